@@ -1,0 +1,141 @@
+#include "engine_worker.h"
+
+#include <pybind11/pybind11.h>
+
+#include <utility>
+
+namespace py = pybind11;
+
+namespace vllm_node {
+namespace {
+
+// Escapes a string for embedding in JSON (error messages from C++).
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// A failure the Python bridge could not report itself (import error, bug): the engine is gone.
+std::string FatalEvent(const std::string& code, const std::string& type, const std::string& message) {
+  return "[{\"t\":\"fatal\",\"code\":" + JsonString(code) + ",\"pyType\":" + JsonString(type) +
+         ",\"message\":" + JsonString(message) + "}]";
+}
+
+std::string PythonTypeName(py::error_already_set& e) {
+  try {
+    return py::str(e.type().attr("__name__"));
+  } catch (...) {
+    return "Exception";
+  }
+}
+
+}  // namespace
+
+EngineWorker::EngineWorker(std::string optionsJson, Emit emit, std::function<void()> done)
+    : optionsJson_(std::move(optionsJson)), emit_(std::move(emit)), done_(std::move(done)) {}
+
+EngineWorker::~EngineWorker() {
+  RequestClose();
+  Join();
+}
+
+void EngineWorker::Start() {
+  thread_ = std::thread([this] {
+    Run();
+    done_();
+  });
+}
+
+void EngineWorker::Post(std::string commandJson) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(std::move(commandJson));
+  }
+  wake_.notify_one();
+}
+
+void EngineWorker::RequestClose() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closeRequested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void EngineWorker::Join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void EngineWorker::Run() {
+  py::gil_scoped_acquire gil;
+  py::object engine;
+  try {
+    py::module_ bridge = py::module_::import("vllm_node.bridge");
+    engine = bridge.attr("Engine")(optionsJson_);
+  } catch (py::error_already_set& e) {
+    // The bridge reports vLLM's own failures as events; reaching here means the bridge itself is broken.
+    emit_(FatalEvent("PYTHON_ERROR", PythonTypeName(e), e.what()));
+    return;
+  }
+  Loop(&engine);
+  try {
+    engine = py::object();
+    py::module_::import("gc").attr("collect")();
+  } catch (py::error_already_set&) {
+  }
+}
+
+void EngineWorker::Loop(void* enginePtr) {
+  py::object& engine = *static_cast<py::object*>(enginePtr);
+  bool busy = true;  // the first iteration delivers the ready (or fatal) event
+  for (;;) {
+    std::string commands = "[";
+    bool closing;
+    {
+      // Sleep without the GIL while the engine is idle: vLLM's own threads need it.
+      py::gil_scoped_release release;
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return busy || closeRequested_ || !queue_.empty(); });
+      for (size_t i = 0; i < queue_.size(); ++i) commands += (i ? "," : "") + queue_[i];
+      queue_.clear();
+      closing = closeRequested_;
+    }
+    commands += "]";
+    try {
+      // run_once applies the commands, runs one engine step when requests are unfinished, and returns
+      // (events JSON, still busy, still alive).
+      py::tuple result = engine.attr("run_once")(commands, closing);
+      std::string events = result[0].cast<std::string>();
+      busy = result[1].cast<bool>();
+      bool alive = result[2].cast<bool>();
+      if (events.size() > 2) emit_(std::move(events));
+      if (!alive) return;
+    } catch (py::error_already_set& e) {
+      emit_(FatalEvent("ENGINE_DIED", PythonTypeName(e), e.what()));
+      try {
+        engine.attr("shutdown")();
+      } catch (py::error_already_set&) {
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace vllm_node

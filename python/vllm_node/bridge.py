@@ -1,0 +1,172 @@
+"""The engine loop, driven one iteration at a time by the addon's engine thread.
+
+Each `run_once` call applies the commands queued by JavaScript (add / abort / call), runs one
+`LLMEngine.step()` when requests are unfinished, and returns the resulting events as one JSON array.
+Requests from all callers share one engine, so vLLM's scheduler batches them continuously; streamed
+requests use RequestOutputKind.DELTA, the others FINAL_ONLY.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import time
+import traceback
+from typing import Any
+
+from . import bootstrap
+
+
+def _error(code: str, exc: BaseException, **extra: Any) -> dict[str, Any]:
+    return {
+        "code": code,
+        "pyType": type(exc).__name__,
+        "message": str(exc) or type(exc).__name__,
+        "traceback": "".join(traceback.format_exception(exc)),
+        **extra,
+    }
+
+
+def _classify_add_error(exc: BaseException) -> str:
+    text = str(exc)
+    if "longer than the maximum model length" in text or "maximum model length" in text:
+        return "PROMPT_TOO_LONG"
+    if "chat template" in text.lower():
+        return "CHAT_TEMPLATE_MISSING"
+    return "INVALID_REQUEST"
+
+
+class Engine:
+    def __init__(self, options_json: str):
+        self.llm = None
+        self.ready_events: list[dict[str, Any]] = []
+        self.pending: dict[str, dict[str, Any]] = {}
+        options = json.loads(options_json)
+        try:
+            bootstrap.prepare(options.get("python_executable"))
+            from . import config
+
+            started = time.monotonic()
+            kwargs, notes = config.build_llm_kwargs(options)
+            from vllm import LLM
+
+            self.llm = LLM(**kwargs)
+            self.engine = self.llm.llm_engine
+            info = config.effective_config(self.llm, kwargs, notes)
+            info["startupSeconds"] = round(time.monotonic() - started, 3)
+            self.ready_events.append({"t": "ready", "info": info})
+        except Exception as exc:  # noqa: BLE001 - reported to JS as a typed error
+            from . import config
+
+            code = "UNSUPPORTED_SETTING" if isinstance(exc, config.UnsupportedSetting) else "MODEL_LOAD_FAILED"
+            event = {"t": "fatal", **_error(code, exc)}
+            if isinstance(exc, config.UnsupportedSetting):
+                event["option"] = exc.option
+            self.ready_events.append(event)
+            self._release()
+
+    # -- loop -----------------------------------------------------------------------------------------
+    def run_once(self, commands_json: str, closing: bool) -> tuple[str, bool, bool]:
+        events = self.ready_events
+        self.ready_events = []
+        if self.llm is None:
+            return json.dumps(events), False, False
+        for cmd in json.loads(commands_json):
+            op = cmd.get("op")
+            if op == "add":
+                self._add(cmd, events)
+            elif op == "abort":
+                self._abort(cmd["ids"])
+            elif op == "call":
+                self._call(cmd, events)
+        if closing:
+            self.shutdown()
+            events.append({"t": "closed"})
+            return json.dumps(events), False, False
+        if self.engine.has_unfinished_requests():
+            try:
+                outputs = self.engine.step()
+            except Exception as exc:  # noqa: BLE001 - EngineDeadError and anything else from the core
+                events.append({"t": "fatal", **_error("ENGINE_DIED", exc)})
+                self.shutdown()
+                return json.dumps(events), False, False
+            for out in outputs:
+                events.append(self._output_event(out))
+        return json.dumps(events), self.engine.has_unfinished_requests(), True
+
+    def _add(self, cmd: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        from . import requests
+
+        rid = cmd["id"]
+        try:
+            params = requests.sampling_params(cmd.get("params") or {}, bool(cmd.get("stream")))
+            prompt = requests.engine_input(self.llm, cmd)
+            self.engine.add_request(rid, prompt, params)
+        except Exception as exc:  # noqa: BLE001 - rejects this request only
+            events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc)})
+            return
+        self.pending[rid] = {"tokens": 0}
+
+    def _abort(self, ids: list[str]) -> None:
+        live = [i for i in ids if self.pending.pop(i, None) is not None]
+        if live:
+            self.engine.abort_request(live)
+
+    def _output_event(self, out: Any) -> dict[str, Any]:
+        from . import requests
+
+        rid = out.request_id
+        completion = out.outputs[0] if out.outputs else None
+        state = self.pending.get(rid) or {"tokens": 0}
+        if completion is not None:
+            state["tokens"] += len(completion.token_ids)
+        event: dict[str, Any] = {
+            "t": "out",
+            "id": rid,
+            "text": completion.text if completion is not None else "",
+            "done": bool(out.finished),
+        }
+        if out.finished:
+            self.pending.pop(rid, None)
+            event["finishReason"] = completion.finish_reason if completion is not None else None
+            event["promptTokens"] = len(out.prompt_token_ids or [])
+            event["outputTokens"] = state["tokens"]
+            event["metrics"] = requests.metrics(out)
+        return event
+
+    # -- calls that need the engine thread (and so the GIL) -----------------------------------------
+    def _call(self, cmd: dict[str, Any], events: list[dict[str, Any]]) -> None:
+        from . import calls
+
+        try:
+            value = calls.dispatch(self, cmd["method"], cmd.get("args") or {})
+            events.append({"t": "result", "id": cmd["id"], "value": value})
+        except Exception as exc:  # noqa: BLE001
+            events.append({"t": "error", "id": cmd["id"], **_error(getattr(exc, "code", "CALL_FAILED"), exc)})
+
+    # -- shutdown -------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        if self.llm is None:
+            return
+        if self.pending:
+            try:
+                self.engine.abort_request(list(self.pending))
+            except Exception:  # noqa: BLE001 - the engine may already be dead
+                pass
+            self.pending.clear()
+        try:
+            self.engine.engine_core.shutdown()
+        except Exception:  # noqa: BLE001
+            pass
+        self._release()
+
+    def _release(self) -> None:
+        self.llm = None
+        self.engine = None
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001
+            pass

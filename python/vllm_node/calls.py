@@ -1,0 +1,62 @@
+"""Synchronous helpers run on the engine thread: tokenizer access, chat rendering, reference runs."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class CallError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def dispatch(engine: Any, method: str, args: dict[str, Any]) -> Any:
+    fn = _METHODS.get(method)
+    if fn is None:
+        raise CallError("INVALID_REQUEST", f"unknown method {method!r}")
+    return fn(engine, **args)
+
+
+def _render_chat(engine: Any, messages: list[dict[str, Any]], chat_template: str | None = None,
+                 add_generation_prompt: bool = True) -> dict[str, Any]:
+    from . import requests
+
+    rendered = requests.engine_input(
+        engine.llm, {"messages": messages, "chat_template": chat_template,
+                     "add_generation_prompt": add_generation_prompt})
+    prompt = rendered.get("prompt") if isinstance(rendered, dict) else None
+    token_ids = rendered.get("prompt_token_ids") if isinstance(rendered, dict) else None
+    if prompt is None and token_ids is not None:
+        prompt = engine.llm.get_tokenizer().decode(token_ids)
+    return {"prompt": prompt, "tokenIds": list(token_ids) if token_ids is not None else None}
+
+
+def _tokenize(engine: Any, text: str) -> list[int]:
+    return list(engine.llm.get_tokenizer().encode(text))
+
+
+def _reference_generate(engine: Any, prompts: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """vLLM's own LLM.generate on the same engine: the reference for equality tests and the overhead bench.
+    It drains the engine, so it refuses to run while other requests are in flight."""
+    import time
+
+    from . import requests
+
+    if engine.pending:
+        raise CallError("ENGINE_BUSY", "reference generation needs an idle engine")
+    sp = requests.sampling_params(params, stream=False)
+    started = time.perf_counter()
+    outs = engine.llm.generate(prompts, sp, use_tqdm=False)
+    elapsed = time.perf_counter() - started
+    return {
+        "texts": [o.outputs[0].text for o in outs],
+        "outputTokens": [len(o.outputs[0].token_ids) for o in outs],
+        "seconds": elapsed,
+    }
+
+
+_METHODS = {
+    "render_chat": _render_chat,
+    "tokenize": _tokenize,
+    "reference_generate": _reference_generate,
+}

@@ -1,0 +1,59 @@
+"""Builds vLLM inputs (prompts, chat renders, SamplingParams) from the plain dicts TypeScript sends."""
+from __future__ import annotations
+
+from typing import Any
+
+_SAMPLING_KEYS = {
+    "max_tokens",
+    "min_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "frequency_penalty",
+    "presence_penalty",
+    "repetition_penalty",
+    "seed",
+    "stop",
+    "ignore_eos",
+    "n",
+}
+
+
+def sampling_params(params: dict[str, Any], stream: bool):
+    from vllm import SamplingParams
+    from vllm.sampling_params import RequestOutputKind
+
+    kwargs = {k: v for k, v in params.items() if k in _SAMPLING_KEYS and v is not None}
+    schema = params.get("json_schema")
+    if schema is not None:
+        from vllm.sampling_params import StructuredOutputsParams
+
+        kwargs["structured_outputs"] = StructuredOutputsParams(json=schema)
+    kwargs["output_kind"] = RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY
+    return SamplingParams(**kwargs)
+
+
+def engine_input(llm: Any, req: dict[str, Any]):
+    """Renders a completion prompt or a chat exactly as LLM.generate / LLM.chat do."""
+    if "messages" in req:
+        return llm._preprocess_chat_one(  # noqa: SLF001 - the same path LLM.chat takes
+            req["messages"],
+            chat_template=req.get("chat_template"),
+            add_generation_prompt=req.get("add_generation_prompt", True),
+            chat_template_kwargs=req.get("chat_template_kwargs"),
+        )
+    return llm._preprocess_cmpl_one(req["prompt"])  # noqa: SLF001 - the same path LLM.generate takes
+
+
+def metrics(out: Any) -> dict[str, float] | None:
+    m = getattr(out, "metrics", None)
+    if m is None or not hasattr(m, "queued_ts"):
+        return None
+    return {
+        "arrivalTime": m.arrival_time,
+        "queuedTs": m.queued_ts,
+        "scheduledTs": m.scheduled_ts,
+        "firstTokenTs": m.first_token_ts,
+        "lastTokenTs": m.last_token_ts,
+        "firstTokenLatency": m.first_token_latency,
+    }

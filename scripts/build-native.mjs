@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Builds the addon into build/Release for the Python that vllm-node will use (VLLM_NODE_PYTHON, else .venv).
+// Uses plain CMake with the running Node's own headers when they are on disk (works offline), otherwise
+// cmake-js, which downloads them.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const python = process.env.VLLM_NODE_PYTHON ?? join(root, '.venv', 'bin', 'python');
+if (!existsSync(python)) {
+  console.error(`build-native: no Python at ${python}; run scripts/setup-python.sh or set VLLM_NODE_PYTHON`);
+  process.exit(1);
+}
+const nodeInclude = process.env.NODE_HEADERS_DIR ?? resolve(process.execPath, '..', '..', 'include', 'node');
+const buildDir = join(root, 'build');
+const out = join(buildDir, 'Release');
+mkdirSync(out, { recursive: true });
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+
+if (existsSync(join(nodeInclude, 'node_api.h'))) {
+  const cfg = join(buildDir, 'cmake');
+  run('cmake', ['-S', root, '-B', cfg, '-DCMAKE_BUILD_TYPE=Release', `-DPython_EXECUTABLE=${python}`,
+    `-DNODE_INCLUDE_DIR=${nodeInclude}`]);
+  run('cmake', ['--build', cfg, '--parallel', '2']);
+  copyFileSync(join(cfg, 'vllm_node.node'), join(out, 'vllm_node.node'));
+  copyFileSync(join(cfg, 'vllm_node.json'), join(out, 'vllm_node.json'));
+} else {
+  run(process.execPath, [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'compile',
+    `--CDPython_EXECUTABLE=${python}`, '--out', join(buildDir, 'cmake-js')]);
+  copyFileSync(join(buildDir, 'cmake-js', 'Release', 'vllm_node.node'), join(out, 'vllm_node.node'));
+  copyFileSync(join(buildDir, 'cmake-js', 'vllm_node.json'), join(out, 'vllm_node.json'));
+}
+console.log(`build-native: ${join(out, 'vllm_node.node')}`);

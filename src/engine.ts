@@ -1,0 +1,404 @@
+/**
+ * Engine: one vLLM engine inside this process. Every call becomes a request on the engine thread's queue;
+ * vLLM's scheduler batches all of them continuously. Results come back as JSON events, one batch per step.
+ */
+import { resolveEngineOptions, type ResolveOptions } from './config.js';
+import { fromBridge, VllmError, withCallerStack } from './errors.js';
+import { loadBinding, type NativeEngine } from './native/binding.js';
+import { resolvePython, type PythonInfo } from './native/python.js';
+import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
+import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
+import { samplingPayload } from './sampling.js';
+import type { ChatMessage, EffectiveConfig, GenerationResult, RequestTimings } from './types.js';
+
+interface Pending {
+  kind: 'request' | 'call';
+  resolve(value: unknown): void;
+  reject(error: VllmError): void;
+  onDelta?: (text: string) => void;
+  chunks: string[];
+  detach(): void;
+}
+
+type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
+
+export interface ChatOptions {
+  /** A Jinja chat template for models without one (base models). */
+  chatTemplate?: string;
+}
+
+function timings(m: RawMetrics | null | undefined): RequestTimings | null {
+  if (!m || !m.lastTokenTs) return null;
+  return {
+    queued: Math.max(0, m.scheduledTs - m.queuedTs),
+    firstToken: m.firstTokenLatency,
+    decode: Math.max(0, m.lastTokenTs - m.firstTokenTs),
+    total: Math.max(0, m.lastTokenTs - m.queuedTs),
+    raw: { queuedTs: m.queuedTs, scheduledTs: m.scheduledTs, firstTokenTs: m.firstTokenTs, lastTokenTs: m.lastTokenTs, arrivalTime: m.arrivalTime },
+  };
+}
+
+function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
+  const kwargs: Record<string, unknown> = { disable_log_stats: false };
+  for (const [key, name] of Object.entries(VLLM_KWARGS)) {
+    const value = options[key as keyof EngineOptions];
+    if (value !== undefined && name) kwargs[name] = value;
+  }
+  return kwargs;
+}
+
+export class Engine implements AsyncDisposable {
+  readonly options: EngineOptions;
+  #info: EffectiveConfig | undefined;
+  #native: NativeEngine;
+  #python: PythonInfo;
+  #pending = new Map<string, Pending>();
+  #seq = 0;
+  #state: State = 'starting';
+  #refs = 0;
+  #startup: { resolve(): void; reject(e: VllmError): void };
+  #closed: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+  #deathError: VllmError | undefined;
+
+  /**
+   * Starts vLLM with the given options over YAML/env/defaults (see README, Configuration). Resolves when the
+   * model is loaded; rejects with MODEL_LOAD_FAILED, UNSUPPORTED_SETTING, INVALID_OPTIONS or PYTHON_NOT_FOUND.
+   */
+  static async create(options: Partial<EngineOptionsInput> = {}, resolveOptions: ResolveOptions = {}): Promise<Engine> {
+    const stack = new Error().stack;
+    try {
+      const resolved = resolveEngineOptions(options, resolveOptions);
+      const python = resolvePython(resolved.python, resolveOptions.env);
+      const binding = loadBinding(python);
+      let startup!: Engine['startupPromise'];
+      const engine = new Engine(resolved, python, binding.NativeEngine, (p) => (startup = p));
+      await startup;
+      return engine;
+    } catch (err) {
+      throw withCallerStack(err, stack);
+    }
+  }
+
+  private startupPromise!: Promise<void>;
+
+  private constructor(
+    options: EngineOptions,
+    python: PythonInfo,
+    Native: new (json: string, cb: (events: string) => void) => NativeEngine,
+    exposeStartup: (p: Promise<void>) => void,
+  ) {
+    this.options = options;
+    this.#python = python;
+    let startup!: { resolve(): void; reject(e: VllmError): void };
+    const promise = new Promise<void>((resolve, reject) => (startup = { resolve, reject }));
+    // A failed start is reported through create(); never as an unhandled rejection.
+    promise.catch(() => {});
+    this.#startup = startup;
+    const payload = {
+      engine_kwargs: toLlmKwargs(options),
+      extra_engine_args: options.engineArgs,
+      swap_space: options.swapSpace,
+      python_executable: python.executable,
+    };
+    this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));
+    this.#ref();
+    exposeStartup(promise);
+  }
+
+  /** The configuration vLLM really runs with (fp8, KV dtype, memory fraction, what became of swap_space). */
+  get info(): EffectiveConfig {
+    if (!this.#info) throw new VllmError('ENGINE_CLOSED', 'engine is not started');
+    return this.#info;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Number of requests in flight. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  // -- public calls ---------------------------------------------------------------------------------
+
+  /** Generates a completion and returns the trimmed text. */
+  async generate(prompt: string, options?: import('./options.js').SamplingOptions): Promise<string> {
+    return (await this.generateDetailed(prompt, options)).text;
+  }
+
+  /** Like generate, with finish reason, token counts and vLLM's timings. */
+  generateDetailed(prompt: string, options?: import('./options.js').SamplingOptions): Promise<GenerationResult> {
+    return this.#run({ prompt: this.#checkPrompt(prompt) }, options, new Error().stack);
+  }
+
+  /** Streams text deltas; breaking out of the loop aborts the request in the engine. */
+  stream(prompt: string, options?: import('./options.js').SamplingOptions): AsyncIterable<string> {
+    return this.#stream(() => ({ prompt: this.#checkPrompt(prompt) }), options);
+  }
+
+  /** Chat with the model's own chat template (as vLLM's LLM.chat renders it). */
+  async chat(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): Promise<string> {
+    return (await this.chatDetailed(messages, options)).text;
+  }
+
+  chatDetailed(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): Promise<GenerationResult> {
+    const { chatTemplate, rest } = splitChat(options);
+    return this.#run(this.#chatInput(messages, chatTemplate), rest, new Error().stack);
+  }
+
+  chatStream(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): AsyncIterable<string> {
+    const { chatTemplate, rest } = splitChat(options);
+    return this.#stream(() => this.#chatInput(messages, chatTemplate), rest);
+  }
+
+  /** True when a one-token generation succeeds. Never throws. */
+  async health(timeoutMs = 30_000): Promise<boolean> {
+    if (this.#state !== 'ready') return false;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      await this.generateDetailed('ping', { maxTokens: 1, temperature: 0, signal: controller.signal });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Runs a helper on the engine thread (python/vllm_node/calls.py). */
+  call<T>(method: string, args: Record<string, unknown> = {}): Promise<T> {
+    const stack = new Error().stack;
+    return new Promise<T>((resolve, reject) => {
+      this.#assertUsable();
+      const id = this.#nextId('c');
+      this.#pending.set(id, { kind: 'call', resolve: resolve as (v: unknown) => void, reject, chunks: [], detach: () => {} });
+      this.#post({ op: 'call', id, method, args });
+    }).catch((err) => {
+      throw withCallerStack(err, stack);
+    });
+  }
+
+  /** Shuts vLLM down (its EngineCore process exits, memory is freed). Idempotent; pending calls reject with ENGINE_CLOSED. */
+  close(): Promise<void> {
+    if (this.#closed) return this.#closed;
+    if (this.#state === 'dead' || this.#state === 'closed') return (this.#closed = Promise.resolve());
+    this.#state = 'closing';
+    this.#rejectAll(new VllmError('ENGINE_CLOSED', 'the engine was closed'));
+    this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+    this.#ref();
+    this.#native.close();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // -- plumbing ----------------------------------------------------------------------------------------
+
+  #checkPrompt(prompt: unknown): string {
+    if (typeof prompt !== 'string') {
+      throw new VllmError('INVALID_REQUEST', `Expected prompt to be a string, received ${prompt === null ? 'null' : typeof prompt}`);
+    }
+    return prompt;
+  }
+
+  #chatInput(messages: unknown, chatTemplate: string | undefined): Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template'> {
+    if (!Array.isArray(messages) || messages.length === 0) {
+      throw new VllmError('INVALID_REQUEST', 'Expected messages to be a non-empty array of { role, content }');
+    }
+    for (const [i, m] of messages.entries()) {
+      if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') {
+        throw new VllmError('INVALID_REQUEST', `Expected messages[${i}] to be { role: string, content: string }`);
+      }
+    }
+    const input: Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template'> = {
+      messages: (messages as ChatMessage[]).map((m) => ({ role: m.role, content: m.content })),
+    };
+    if (chatTemplate !== undefined) input.chat_template = chatTemplate;
+    return input;
+  }
+
+  #nextId(prefix: string): string {
+    this.#seq += 1;
+    return `${prefix}${this.#seq}`;
+  }
+
+  #assertUsable(): void {
+    if (this.#state === 'ready') return;
+    if (this.#state === 'dead') throw this.#deathError ?? new VllmError('ENGINE_DIED', 'the engine died');
+    throw new VllmError('ENGINE_CLOSED', `the engine is ${this.#state}`);
+  }
+
+  #post(cmd: Command): void {
+    this.#ref();
+    this.#native.post(JSON.stringify(cmd));
+  }
+
+  #ref(): void {
+    if (this.#refs++ === 0) this.#native.ref();
+  }
+
+  #unref(): void {
+    if (this.#refs > 0 && --this.#refs === 0) this.#native.unref();
+  }
+
+  /** Submits one request; resolves with its result. */
+  #submit(input: Partial<Extract<Command, { op: 'add' }>>, options: unknown, stream: boolean, onDelta?: (t: string) => void): { id: string; done: Promise<GenerationResult> } {
+    this.#assertUsable();
+    const { payload, signal } = samplingPayload(this.options.sampling, options);
+    if (signal?.aborted) throw new VllmError('REQUEST_ABORTED', 'the request was aborted before it started', { cause: signal.reason });
+    const id = this.#nextId('r');
+    const done = new Promise<GenerationResult>((resolve, reject) => {
+      const onAbort = () => this.#abort(id, signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const pending: Pending = {
+        kind: 'request',
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        chunks: [],
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      if (onDelta) pending.onDelta = onDelta;
+      this.#pending.set(id, pending);
+    });
+    this.#post({ op: 'add', id, ...input, params: payload, stream } as Command);
+    return { id, done };
+  }
+
+  async #run(input: Partial<Extract<Command, { op: 'add' }>>, options: unknown, stack: string | undefined): Promise<GenerationResult> {
+    try {
+      return await this.#submit(input, options, false).done;
+    } catch (err) {
+      throw withCallerStack(err, stack);
+    }
+  }
+
+  async *#stream(input: () => Partial<Extract<Command, { op: 'add' }>>, options: unknown): AsyncGenerator<string> {
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let failure: unknown;
+    const { id, done } = this.#submit(input(), options, true, (text) => {
+      queue.push(text);
+      wake?.();
+    });
+    done.then(
+      () => {
+        finished = true;
+        wake?.();
+      },
+      (err) => {
+        failure = err;
+        wake?.();
+      },
+    );
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          if (next) yield next;
+          continue;
+        }
+        if (failure) throw failure;
+        if (finished) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      if (!finished && !failure) this.#abort(id, undefined, true);
+    }
+  }
+
+  #abort(id: string, reason: unknown, silent = false): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#settle(id);
+    this.#native.post(JSON.stringify({ op: 'abort', ids: [id] } satisfies Command));
+    if (!silent) pending.reject(new VllmError('REQUEST_ABORTED', 'the request was aborted', { cause: reason }));
+  }
+
+  #settle(id: string): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    pending.detach();
+    this.#unref();
+    return pending;
+  }
+
+  #rejectAll(error: VllmError): void {
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
+  }
+
+  #onEvents(json: string): void {
+    for (const ev of JSON.parse(json) as BridgeEvent[]) this.#onEvent(ev);
+  }
+
+  #onEvent(ev: BridgeEvent): void {
+    switch (ev.t) {
+      case 'out': {
+        const pending = this.#pending.get(ev.id);
+        if (!pending) return;
+        if (pending.onDelta) pending.onDelta(ev.text);
+        pending.chunks.push(ev.text);
+        if (!ev.done) return;
+        this.#settle(ev.id);
+        const rawText = pending.chunks.join('');
+        pending.resolve({
+          text: rawText.trim(),
+          rawText,
+          finishReason: ev.finishReason ?? null,
+          promptTokens: ev.promptTokens ?? 0,
+          outputTokens: ev.outputTokens ?? 0,
+          timings: timings(ev.metrics),
+        } satisfies GenerationResult);
+        return;
+      }
+      case 'result':
+        this.#settle(ev.id)?.resolve(ev.value);
+        return;
+      case 'error':
+        this.#settle(ev.id)?.reject(fromBridge(ev, 'INVALID_REQUEST'));
+        return;
+      case 'ready':
+        this.#info = { ...(ev.info as unknown as EffectiveConfig), python: { executable: this.#python.executable, version: this.#python.version, source: this.#python.source } };
+        this.#state = 'ready';
+        this.#unref();
+        this.#startup.resolve();
+        return;
+      case 'fatal': {
+        const starting = this.#state === 'starting';
+        const error = fromBridge(ev, starting ? 'MODEL_LOAD_FAILED' : 'ENGINE_DIED');
+        this.#state = 'dead';
+        this.#deathError = error;
+        this.#rejectAll(error);
+        this.#refs = 0;
+        if (starting) this.#startup.reject(error);
+        this.#resolveClosed?.();
+        return;
+      }
+      case 'closed':
+        this.#state = 'closed';
+        this.#refs = 0;
+        this.#startup.reject(new VllmError('ENGINE_CLOSED', 'the engine was closed while starting'));
+        this.#resolveClosed?.();
+        return;
+    }
+  }
+}
+
+function splitChat(options: (import('./options.js').SamplingOptions & ChatOptions) | undefined): {
+  chatTemplate: string | undefined;
+  rest: unknown;
+} {
+  if (!options || typeof options !== 'object') return { chatTemplate: undefined, rest: options };
+  const { chatTemplate, ...rest } = options;
+  if (chatTemplate !== undefined && typeof chatTemplate !== 'string') {
+    throw new VllmError('INVALID_OPTIONS', 'Invalid option "chatTemplate": expected a string');
+  }
+  return { chatTemplate, rest };
+}

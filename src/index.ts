@@ -1,0 +1,13 @@
+export { Engine, type ChatOptions } from './engine.js';
+export { VllmError, ERROR_CODES, type VllmErrorCode } from './errors.js';
+export { resolveEngineOptions, type ResolveOptions } from './config.js';
+export {
+  EngineOptionsSchema,
+  SamplingOptionsSchema,
+  SamplingDefaultsSchema,
+  OPTION_SOURCES,
+  type EngineOptions,
+  type EngineOptionsInput,
+  type SamplingOptions,
+} from './options.js';
+export type { ChatMessage, EffectiveConfig, GenerationResult, RequestTimings } from './types.js';

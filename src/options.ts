@@ -1,0 +1,118 @@
+/**
+ * The single source of truth for every option: names, types, defaults (the seed's values), the environment
+ * variable and YAML key that can set it, and its documentation (`.describe()`), which README's
+ * configuration table and the CLI read.
+ */
+import { z } from 'zod';
+
+export const SamplingDefaultsSchema = z.strictObject({
+  maxTokens: z.number().int().positive().default(500).describe('Maximum number of tokens to generate.'),
+  temperature: z.number().min(0).max(100).default(0.1).describe('Sampling temperature; 0 is greedy.'),
+  topP: z.number().gt(0).max(1).default(0.9).describe('Nucleus sampling: keep the smallest token set whose probability reaches topP.'),
+  frequencyPenalty: z.number().min(-2).max(2).default(0.1).describe('Penalise tokens by how often they already appeared.'),
+});
+
+export const EngineOptionsSchema = z.strictObject({
+  model: z.string().min(1).describe('Path of a local Hugging Face model folder (or a hub id when online).'),
+  quantization: z
+    .string()
+    .min(1)
+    .nullable()
+    .default('fp8')
+    .describe('Weight quantization passed to vLLM ("fp8": online dynamic FP8, needs compute capability 8.9+); null for none.'),
+  kvCacheDtype: z.string().min(1).default('fp8').describe('KV cache data type ("auto" follows the model dtype; "fp8" needs CUDA).'),
+  swapSpace: z
+    .number()
+    .min(0)
+    .max(1024)
+    .default(4)
+    .describe('CPU swap space in GiB. vLLM V1 has no swap space; it is passed only where the installed vLLM accepts it, and `engine.info.notes` says what happened.'),
+  gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9).describe('Fraction of GPU memory vLLM may use for weights, activations and KV cache.'),
+  trustRemoteCode: z
+    .boolean()
+    .default(true)
+    .describe('Run custom model code found in the model folder (SECURITY: only for models you trust).'),
+  maxModelLen: z.number().int().positive().optional().describe('Context length; defaults to the model config.'),
+  dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32', 'half', 'float']).default('auto').describe('Weight/activation dtype.'),
+  tensorParallelSize: z.number().int().min(1).max(64).default(1).describe('Number of GPUs to shard the model over.'),
+  enforceEager: z.boolean().default(false).describe('Skip CUDA graphs/torch.compile: faster start, slower decode.'),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Engine random seed.'),
+  python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.'),
+  engineArgs: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('Extra vLLM engine keyword arguments (snake_case), passed through verbatim.'),
+  sampling: SamplingDefaultsSchema.default(SamplingDefaultsSchema.parse({})).describe('Default sampling options for every call.'),
+});
+
+export type EngineOptionsInput = z.input<typeof EngineOptionsSchema>;
+export type EngineOptions = z.output<typeof EngineOptionsSchema>;
+export type SamplingDefaults = z.output<typeof SamplingDefaultsSchema>;
+
+/** Per-call options. Unset values come from the engine's `sampling` defaults. */
+export const SamplingOptionsSchema = z.strictObject({
+  maxTokens: z.number().int().positive().optional(),
+  temperature: z.number().min(0).max(100).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  frequencyPenalty: z.number().min(-2).max(2).optional(),
+  seed: z.number().int().min(0).max(2 ** 63 - 1).optional(),
+  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(64)]).optional(),
+  ignoreEos: z.boolean().optional().describe('Keep generating past end-of-sequence (benchmarks).'),
+  signal: z.instanceof(AbortSignal).optional().describe('Abort the request.'),
+});
+export type SamplingOptions = z.input<typeof SamplingOptionsSchema>;
+
+/** Where each engine option can come from besides code. */
+export interface OptionSource {
+  env?: string;
+  yaml?: string;
+}
+
+export const OPTION_SOURCES: Record<string, OptionSource> = {
+  model: { env: 'DEFAULT_MODEL_PATH', yaml: 'inference.vllm.model' },
+  quantization: { env: 'VLLM_QUANTIZATION', yaml: 'inference.vllm.quantization' },
+  kvCacheDtype: { env: 'VLLM_KV_CACHE_DTYPE', yaml: 'inference.vllm.kv_cache_dtype' },
+  swapSpace: { env: 'VLLM_SWAP_SPACE', yaml: 'inference.vllm.swap_space' },
+  gpuMemoryUtilization: { env: 'VLLM_GPU_MEMORY_UTILIZATION', yaml: 'inference.vllm.gpu_memory_utilization' },
+  trustRemoteCode: { env: 'VLLM_TRUST_REMOTE_CODE', yaml: 'inference.vllm.trust_remote_code' },
+  maxModelLen: { env: 'VLLM_MAX_MODEL_LEN', yaml: 'inference.vllm.max_model_len' },
+  dtype: { env: 'VLLM_DTYPE', yaml: 'inference.vllm.dtype' },
+  tensorParallelSize: { env: 'VLLM_TENSOR_PARALLEL_SIZE', yaml: 'inference.vllm.tensor_parallel_size' },
+  enforceEager: { env: 'VLLM_ENFORCE_EAGER', yaml: 'inference.vllm.enforce_eager' },
+  seed: { env: 'VLLM_SEED', yaml: 'inference.vllm.seed' },
+  python: { env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' },
+  engineArgs: { yaml: 'inference.vllm.engine_args' },
+  'sampling.maxTokens': { env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' },
+  'sampling.temperature': { env: 'DEFAULT_TEMPERATURE', yaml: 'inference.sampling.temperature' },
+  'sampling.topP': { env: 'DEFAULT_TOP_P', yaml: 'inference.sampling.top_p' },
+  'sampling.frequencyPenalty': { env: 'DEFAULT_FREQUENCY_PENALTY', yaml: 'inference.sampling.frequency_penalty' },
+};
+
+/** Option keys whose environment values are numbers / booleans / nullable strings. */
+export const NUMBER_OPTIONS = new Set([
+  'swapSpace',
+  'gpuMemoryUtilization',
+  'maxModelLen',
+  'tensorParallelSize',
+  'seed',
+  'sampling.maxTokens',
+  'sampling.temperature',
+  'sampling.topP',
+  'sampling.frequencyPenalty',
+]);
+export const BOOLEAN_OPTIONS = new Set(['trustRemoteCode', 'enforceEager']);
+export const NULLABLE_OPTIONS = new Set(['quantization']);
+
+/** vLLM keyword argument for each engine option that maps 1:1. */
+export const VLLM_KWARGS: Partial<Record<keyof EngineOptions, string>> = {
+  model: 'model',
+  quantization: 'quantization',
+  kvCacheDtype: 'kv_cache_dtype',
+  gpuMemoryUtilization: 'gpu_memory_utilization',
+  trustRemoteCode: 'trust_remote_code',
+  maxModelLen: 'max_model_len',
+  dtype: 'dtype',
+  tensorParallelSize: 'tensor_parallel_size',
+  enforceEager: 'enforce_eager',
+  seed: 'seed',
+};

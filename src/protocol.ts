@@ -1,0 +1,53 @@
+/** Messages between the Engine and the Python bridge (python/vllm_node/bridge.py), as JSON. */
+import type { BridgeError } from './errors.js';
+import type { ChatMessage } from './types.js';
+
+export interface SamplingPayload {
+  max_tokens: number;
+  temperature: number;
+  top_p: number;
+  frequency_penalty: number;
+  seed?: number;
+  stop?: string[];
+  ignore_eos?: boolean;
+  json_schema?: unknown;
+}
+
+export type Command =
+  | {
+      op: 'add';
+      id: string;
+      prompt?: string;
+      messages?: ChatMessage[];
+      chat_template?: string;
+      params: SamplingPayload;
+      stream: boolean;
+    }
+  | { op: 'abort'; ids: string[] }
+  | { op: 'call'; id: string; method: string; args: Record<string, unknown> };
+
+export interface RawMetrics {
+  arrivalTime: number;
+  queuedTs: number;
+  scheduledTs: number;
+  firstTokenTs: number;
+  lastTokenTs: number;
+  firstTokenLatency: number;
+}
+
+export type BridgeEvent =
+  | { t: 'ready'; info: Record<string, unknown> }
+  | ({ t: 'fatal' } & BridgeError)
+  | ({ t: 'error'; id: string } & BridgeError)
+  | {
+      t: 'out';
+      id: string;
+      text: string;
+      done: boolean;
+      finishReason?: string | null;
+      promptTokens?: number;
+      outputTokens?: number;
+      metrics?: RawMetrics | null;
+    }
+  | { t: 'result'; id: string; value: unknown }
+  | { t: 'closed' };

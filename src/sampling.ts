@@ -1,0 +1,27 @@
+import { formatIssues } from './config.js';
+import { VllmError } from './errors.js';
+import { SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
+import type { SamplingPayload } from './protocol.js';
+
+/** Validates per-call options and merges them over the engine defaults into vLLM SamplingParams keys. */
+export function samplingPayload(defaults: SamplingDefaults, options: unknown): { payload: SamplingPayload; signal?: AbortSignal } {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new VllmError('INVALID_OPTIONS', `Expected an options object, received ${options === null ? 'null' : typeof options}`);
+  }
+  const parsed = SamplingOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) {
+    const { message, option } = formatIssues(parsed.error, options, '');
+    throw new VllmError('INVALID_OPTIONS', message, { option });
+  }
+  const o: SamplingOptions = parsed.data;
+  const payload: SamplingPayload = {
+    max_tokens: o.maxTokens ?? defaults.maxTokens,
+    temperature: o.temperature ?? defaults.temperature,
+    top_p: o.topP ?? defaults.topP,
+    frequency_penalty: o.frequencyPenalty ?? defaults.frequencyPenalty,
+  };
+  if (o.seed !== undefined) payload.seed = o.seed;
+  if (o.stop !== undefined) payload.stop = typeof o.stop === 'string' ? [o.stop] : o.stop;
+  if (o.ignoreEos !== undefined) payload.ignore_eos = o.ignoreEos;
+  return o.signal ? { payload, signal: o.signal } : { payload };
+}
