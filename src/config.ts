@@ -81,7 +81,7 @@ function describeValue(v: unknown): string {
 }
 
 /** Formats zod issues as one readable message naming the key, what was expected and what came. */
-export function formatIssues(error: z.ZodError, input: unknown, where: string, keyName = (k: string) => k): {
+export function formatIssues(error: z.ZodError, input: unknown, where: string, keyName = (k: string) => k, knownKeys?: readonly string[]): {
   message: string;
   option: string;
 } {
@@ -91,7 +91,7 @@ export function formatIssues(error: z.ZodError, input: unknown, where: string, k
     const prefix = path ? `${path}.` : '';
     const key = `${prefix}${issue.keys[0]}`;
     const shape = path ? getPath(EngineOptionsSchema.shape, `${path}`) : EngineOptionsSchema.shape;
-    const known = path === 'sampling' ? Object.keys(EngineOptionsSchema.shape.sampling.unwrap().shape) : Object.keys(shape ?? {});
+    const known = knownKeys && !path ? knownKeys : path === 'sampling' ? Object.keys(EngineOptionsSchema.shape.sampling.unwrap().shape) : Object.keys(shape ?? {});
     const hint = suggest(issue.keys[0] as string, known);
     return {
       option: key,

@@ -10,7 +10,7 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   }
   const parsed = SamplingOptionsSchema.safeParse(options ?? {});
   if (!parsed.success) {
-    const { message, option } = formatIssues(parsed.error, options, '');
+    const { message, option } = formatIssues(parsed.error, options, '', undefined, Object.keys(SamplingOptionsSchema.shape));
     throw new VllmError('INVALID_OPTIONS', message, { option });
   }
   const o: SamplingOptions = parsed.data;

@@ -20,6 +20,7 @@
 #   GPU_BUNDLE_PART_SIZE split size for `split -b`          (default: 55M)
 #   GPU_BUNDLE_XZ_LEVEL  xz preset                          (default: 6)
 #   GPU_BUNDLE_VERIFY    1: re-assemble, test-install and check the closure after packing (default: 1)
+#   GPU_BUNDLE_VERIFY_ONLY  1: only re-run the verification of an existing $GPU_BUNDLE_DIR (default: 0)
 #   PACK_PYTHON          a Python $HOST_PYTHON_VERSION to run pip with (markers then evaluate as on the host)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -101,6 +102,19 @@ fi
 PY="$VENV/bin/python"
 log "tool python: $("$PY" --version) ($PY_HOSTLIKE), pip $("$PY" -m pip --version | cut -d' ' -f2)"
 
+PLAT=()
+for m in $(seq 17 "$HOST_GLIBC_MINOR"); do PLAT+=(--platform "manylinux_2_${m}_x86_64"); done
+PLAT+=(--platform manylinux2014_x86_64 --platform linux_x86_64)
+PYNODOT="${HOST_PY/./}"
+if [[ "${GPU_BUNDLE_VERIFY_ONLY:-0}" == 1 ]]; then
+  # Re-run step 6 on an existing $OUT (needs the same $GPU_BUNDLE_WORK as the pack run).
+  mf() { sed -n "s/^$1=//p" "$OUT/manifest.txt"; }
+  VLLM_VERSION="$(mf vllm_version)"; SHA="$(mf archive_sha256)"; VERIFY=1
+  DL="$WORK/wheels-vllm$VLLM_VERSION"
+  mapfile -t PARTS < <(awk '$1=="part" {print $2}' "$OUT/manifest.txt")
+  mapfile -t WHEELS < <(awk '$1=="wheel" {print $2}' "$OUT/manifest.txt")
+  mapfile -t DROPPED < <(awk '$1=="dropped" {print $2}' "$OUT/manifest.txt")
+else
 # --- 1. vLLM release -------------------------------------------------------------------------------------
 if [[ -z "${VLLM_VERSION:-}" ]]; then
   VLLM_VERSION="$("$PY" "$TOOL" pick-vllm --torch "$HOST_TORCH")"
@@ -108,10 +122,6 @@ fi
 log "vLLM $VLLM_VERSION"
 
 # --- 2. download the closure (wheels only, for CPython $HOST_PY on manylinux x86-64) -------------------
-PLAT=()
-for m in $(seq 17 "$HOST_GLIBC_MINOR"); do PLAT+=(--platform "manylinux_2_${m}_x86_64"); done
-PLAT+=(--platform manylinux2014_x86_64 --platform linux_x86_64)
-PYNODOT="${HOST_PY/./}"
 DL="$WORK/wheels-vllm$VLLM_VERSION"
 rm -rf "$DL"; mkdir -p "$DL"
 printf 'torch==%s\ntransformers==%s\n' "$HOST_TORCH" "$HOST_TRANSFORMERS" > "$WORK/host-constraints.txt"
@@ -220,6 +230,7 @@ BUNDLE_MIB="$(awk '/^== bundle:/{print $(NF-1)}' "$WORK/report.txt")"
 log "bundle: ${#WHEELS[@]} wheels ($BUNDLE_MIB MiB as downloaded) + node $NODE_VERSION"
 log "archive: $((BYTES / 1048576)) MiB, sha256 $SHA, ${#PARTS[@]} parts of $PART_SIZE in $OUT"
 
+fi  # GPU_BUNDLE_VERIFY_ONLY
 [[ "$VERIFY" == 1 ]] || exit 0
 # --- 6. local verification -------------------------------------------------------------------------------
 log "verify: re-assemble the parts"
@@ -242,8 +253,15 @@ DARGS=(); for d in "${DROPPED[@]}"; do DARGS+=(--dropped "$d"); done
 "$PY" "$TOOL" check "$RE/bundle/wheels" "${HOSTARGS[@]}" "${DARGS[@]}" | tee "$WORK/check.txt" | grep -v '^dropped on purpose' || true
 grep -q ' 0 gap(s)$' "$WORK/check.txt" && log "verify: no dependency gap" || log "verify: GAPS listed above"
 if [[ "$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" == "$HOST_PY" ]]; then
-  log "verify: importing each bundled top-level module with PYTHONPATH=site (no torch here: those fail)"
-  PYTHONPATH="$RE/site" "$PY" - "$RE/site" <<'EOF' || true
+  # Stand-ins for the host's packages (the host-status wheels already downloaded), minus torch/triton/CUDA.
+  mapfile -t HOSTSIM < <("$PY" -c 'import json,re,sys
+for r in json.load(open(sys.argv[1]))["rows"]:
+    if r["status"] == "host" and not re.fullmatch(r"torch|triton|nvidia-.*|cuda-toolkit", r["key"]):
+        print(sys.argv[2] + "/" + r["file"])' "$WORK/graph.json" "$DL")
+  "$PY" -m pip install -q --disable-pip-version-check --no-index --no-deps --no-compile --target "$RE/hostsim" "${HOSTSIM[@]}"
+  PTH="$(PYTHONPATH="$RE/site" "$PY" "$TOOL" pth-paths "$RE/site" | paste -sd: -)"
+  log "verify: import every bundled top-level module (PYTHONPATH=site${PTH:+:<.pth dirs>}:host stand-ins; no torch/CUDA here)"
+  PYTHONPATH="$RE/site${PTH:+:$PTH}:$RE/hostsim" "$PY" - "$RE/site" <<'EOF' || true
 import pathlib, re, subprocess, sys
 site = pathlib.Path(sys.argv[1])
 # what the host provides (torch and its closure, transformers & co.): a failure naming these is expected here
@@ -257,7 +275,7 @@ for di in site.glob("*.dist-info"):
     if not names:
         names = {l.split(",")[0].split("/")[0].removesuffix(".py") for l in (di / "RECORD").read_text().splitlines()}
     for n in names:
-        if n and not n.startswith("_") and ((site / n / "__init__.py").exists() or (site / f"{n}.py").exists()
+        if n and "/" not in n and not n.startswith("_") and ((site / n / "__init__.py").exists() or (site / f"{n}.py").exists()
                                             or any(site.glob(f"{n}.*.so"))):
             mods.add(n)
 ok, expected, bad = [], [], []

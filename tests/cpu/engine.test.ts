@@ -1,0 +1,109 @@
+// The foundation, end to end against the real vLLM CPU engine and the tiny Qwen3-shaped model.
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { Engine, VllmError } from '../../src/index.js';
+import { cpuOptions } from '../helpers/models.js';
+
+const noConfig = { configFile: false as const };
+let engine: Engine;
+
+async function rejection(p: Promise<unknown>): Promise<VllmError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(VllmError);
+  return err as VllmError;
+}
+
+describe('embedded engine on the CPU', () => {
+  it('a bad model path rejects with MODEL_LOAD_FAILED and the process survives', async () => {
+    const err = await rejection(Engine.create(cpuOptions({ model: '/nonexistent/model' }), noConfig));
+    expect(err.code).toBe('MODEL_LOAD_FAILED');
+    expect(err.pyType).toBeTruthy();
+    expect(err.pythonTraceback).toContain('Traceback');
+  });
+
+  it('fp8 on the CPU is refused clearly instead of silently changed', async () => {
+    const err = await rejection(Engine.create(cpuOptions({ quantization: 'fp8' }), noConfig));
+    expect(err.code).toBe('UNSUPPORTED_SETTING');
+    expect(err.option).toBe('quantization');
+    expect(err.message).toContain('compute capability 8.9');
+  });
+
+  it('creates an engine after the failures and reports the effective configuration', async () => {
+    engine = await Engine.create(cpuOptions(), noConfig);
+    const info = engine.info;
+    expect(info.device.platform).toBe('cpu');
+    expect(info.quantization).toBeNull();
+    expect(info.kvCacheDtype).toBe('auto');
+    expect(info.dtype).toBe('float32');
+    expect(info.maxModelLen).toBe(1024);
+    // swap_space is reported, not silently dropped.
+    expect(info.notes.find((n) => n.option === 'swapSpace')).toMatchObject({ value: 4 });
+    console.log(`[cpu] engine start-up ${info.startupSeconds.toFixed(1)} s (vLLM ${info.vllmVersion})`);
+  });
+
+  it('generates trimmed text', async () => {
+    const text = await engine.generate('Extract job title from: Software Engineer - Remote', { maxTokens: 12 });
+    expect(typeof text).toBe('string');
+    expect(text.length).toBeGreaterThan(0);
+    expect(text).toBe(text.trim());
+  });
+
+  it('health() is true', async () => {
+    expect(await engine.health()).toBe(true);
+  });
+
+  it('matches vLLM’s own LLM.generate with temperature 0 and a seed', async () => {
+    const prompts = ['Extract job title from: Software Engineer - Remote', 'Company: Acme Corp. Role: Data Analyst.'];
+    const params = { max_tokens: 24, temperature: 0, top_p: 0.9, frequency_penalty: 0.1, seed: 1234 };
+    const reference = await engine.call<{ texts: string[] }>('reference_generate', { prompts, params });
+    for (const [i, prompt] of prompts.entries()) {
+      const ours = await engine.generateDetailed(prompt, { maxTokens: 24, temperature: 0, seed: 1234 });
+      expect(ours.rawText).toBe(reference.texts[i]);
+      expect(ours.text).toBe(reference.texts[i]?.trim());
+    }
+  });
+
+  it('16 concurrent generate() calls all resolve, and vLLM ran them batched', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => engine.generateDetailed(`Posting ${i}: Senior Engineer at Company ${i}`, { maxTokens: 16, ignoreEos: true })),
+    );
+    expect(results).toHaveLength(16);
+    for (const r of results) {
+      expect(r.outputTokens).toBe(16);
+      expect(r.finishReason).toBe('length');
+      expect(r.timings).not.toBeNull();
+    }
+    // From vLLM's own per-request engine timestamps: every request was scheduled before any of them
+    // finished, so they ran in the same continuous batch (a serial run would have disjoint intervals).
+    const raw = results.map((r) => r.timings!.raw);
+    const firstFinish = Math.min(...raw.map((t) => t.lastTokenTs));
+    const lastStart = Math.max(...raw.map((t) => t.scheduledTs));
+    expect(lastStart).toBeLessThan(firstFinish);
+  });
+
+  it('invalid per-call options are INVALID_OPTIONS naming the key; the engine keeps serving', async () => {
+    const e1 = await rejection(engine.generate('x', { maxTokens: -1 }));
+    expect(e1.code).toBe('INVALID_OPTIONS');
+    expect(e1.message).toMatch(/^Invalid option "maxTokens"/);
+    const e2 = await rejection(engine.generate('x', { max_tokens: 5 } as never));
+    expect(e2.message).toBe('Unknown option "max_tokens"; did you mean "maxTokens"?');
+    expect(await engine.generate('still alive', { maxTokens: 2 })).toBeTypeOf('string');
+  });
+
+  it('close() rejects requests in flight with ENGINE_CLOSED and is idempotent', async () => {
+    const inflight = Array.from({ length: 4 }, () => engine.generate('long', { maxTokens: 500, ignoreEos: true }));
+    const closing = engine.close();
+    for (const p of inflight) expect((await rejection(p)).code).toBe('ENGINE_CLOSED');
+    await closing;
+    await engine.close();
+    expect((await rejection(engine.generate('after close'))).code).toBe('ENGINE_CLOSED');
+    expect(await engine.health()).toBe(false);
+  });
+
+  afterAll(async () => {
+    await engine?.close();
+  });
+});

@@ -1,0 +1,21 @@
+// Child process for the exit tests: creates an engine, generates, then exits with or without close().
+import { Engine } from '../../dist/index.js';
+
+const [model, mode] = process.argv.slice(2);
+const engine = await Engine.create(
+  {
+    model,
+    quantization: null,
+    kvCacheDtype: 'auto',
+    dtype: 'float32',
+    enforceEager: true,
+    maxModelLen: 512,
+    gpuMemoryUtilization: 0.5,
+    engineArgs: { kv_cache_memory_bytes: 256 * 1024 * 1024 },
+  },
+  { configFile: false },
+);
+const text = await engine.generate('hello', { maxTokens: 4 });
+console.log(`GENERATED ${JSON.stringify(text)}`);
+if (mode === 'close') await engine.close();
+console.log('DONE');

@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+// One process per test file (forks): a process holds one embedded interpreter.
+export default defineConfig({
+  test: {
+    pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'cpu',
+          include: ['tests/cpu/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // Engines are heavy on a 2-core machine: one file at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, fileParallelism: false },
+      },
+    ],
+  },
+});
