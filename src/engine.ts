@@ -2,6 +2,9 @@
  * Engine: one vLLM engine inside this process. Every call becomes a request on the engine thread's queue;
  * vLLM's scheduler batches all of them continuously. Results come back as JSON events, one batch per step.
  */
+import type { z } from 'zod';
+
+import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { loadBinding, type NativeEngine } from './native/binding.js';
@@ -151,6 +154,19 @@ export class Engine implements AsyncDisposable {
   chatStream(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): AsyncIterable<string> {
     const { chatTemplate, rest } = splitChat(options);
     return this.#stream(() => this.#chatInput(messages, chatTemplate), rest);
+  }
+
+  /** Typed extraction: constrained to the schema's JSON Schema, validated and typed by the schema. */
+  extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>> {
+    const stack = new Error().stack;
+    return extract(this, input, schema, options).catch((err: unknown) => {
+      throw withCallerStack(err, stack);
+    });
+  }
+
+  /** Extraction over many inputs at once (batched by vLLM); per-item outcomes in input order. */
+  extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]> {
+    return extractMany(this, inputs, schema, options);
   }
 
   /** True when a one-token generation succeeds. Never throws. */

@@ -11,3 +11,4 @@ export {
   type SamplingOptions,
 } from './options.js';
 export type { ChatMessage, EffectiveConfig, GenerationResult, RequestTimings } from './types.js';
+export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type ExtractOutcome, type ChatBackend } from './extract.js';

@@ -58,6 +58,10 @@ export const SamplingOptionsSchema = z.strictObject({
   seed: z.number().int().min(0).max(2 ** 63 - 1).optional(),
   stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(64)]).optional(),
   ignoreEos: z.boolean().optional().describe('Keep generating past end-of-sequence (benchmarks).'),
+  jsonSchema: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Constrain decoding to JSON matching this JSON Schema (vLLM structured outputs)."),
   signal: z.instanceof(AbortSignal).optional().describe('Abort the request.'),
 });
 export type SamplingOptions = z.input<typeof SamplingOptionsSchema>;

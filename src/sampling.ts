@@ -23,5 +23,6 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   if (o.seed !== undefined) payload.seed = o.seed;
   if (o.stop !== undefined) payload.stop = typeof o.stop === 'string' ? [o.stop] : o.stop;
   if (o.ignoreEos !== undefined) payload.ignore_eos = o.ignoreEos;
+  if (o.jsonSchema !== undefined) payload.json_schema = o.jsonSchema;
   return o.signal ? { payload, signal: o.signal } : { payload };
 }

@@ -53,8 +53,9 @@ HOST_NAMES=(numpy triton transformers tokenizers safetensors huggingface-hub pyb
             packaging pyyaml regex tqdm)
 # KEEP: bundled even though torch's closure (host) includes them: cuda-python (from nvidia-cutlass-dsl)
 #   pins cuda-bindings~=13.4.x, newer than the host's torch needs (>=13.0.3); bundling the pair keeps
-#   cuda-python/cuda-core consistent and still satisfies torch's <14 bound.
-KEEP=(cuda-bindings cuda-pathfinder)
+#   cuda-python/cuda-core consistent and still satisfies torch's <14 bound. typing-extensions: pydantic 2.14
+#   and anyio need >=4.16, newer than the host's may be; it only ever adds, so a newer copy is safe for torch.
+KEEP=(cuda-bindings cuda-pathfinder typing-extensions)
 #
 # DROP (profile lean): hard requirements in vLLM's metadata that neither `import vllm` nor serving a Qwen3
 # checkpoint with quantization=fp8 on H100 (FlashAttention 3 from vllm's own vllm_flash_attn, CUTLASS fp8
@@ -285,7 +286,9 @@ for m in sorted(mods):
     miss = re.search(r"No module named '([^'.]+)", err)
     if r.returncode == 0:
         ok.append(m)
-    elif (miss and miss.group(1) in HOST) or "libcuda" in err or "CUDA" in err:
+    elif ((miss and miss.group(1) in HOST) or "libcuda" in err or "CUDA" in err
+          # cutlass appends its base_dsl dir (with a torch.py) to sys.path: without torch, `import torch` lands there
+          or re.search(r"^\s*(import|from) (torch|triton)\b", r.stderr, re.M)):
         expected.append(m)
     else:
         bad.append((m, err))
