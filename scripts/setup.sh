@@ -8,9 +8,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "Python venv with vLLM"
 bash scripts/setup-python.sh
 step "npm packages"
-if [[ ! -d node_modules/.package-lock.json && ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund
-fi
+if [[ ! -f node_modules/.package-lock.json ]]; then npm ci --no-audit --no-fund; elif [[ package.json -nt node_modules/.package-lock.json ]]; then npm install --no-audit --no-fund; fi
 step "native addon"
 node scripts/build-native.mjs
 step "TypeScript"

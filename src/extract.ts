@@ -65,6 +65,9 @@ export async function extract<S extends z.ZodType>(backend: ChatBackend, input: 
   const { instructions, ...sampling } = options;
   const jsonSchema = toJsonSchema(schema);
   const result = await backend.chatDetailed(extractionMessages(input, jsonSchema, instructions), { ...sampling, jsonSchema });
+  if (result.finishReason === 'length') {
+    throw new VllmError('OUTPUT_INVALID', `The output was cut off at maxTokens (${result.outputTokens} tokens) before the JSON was complete; raise maxTokens`, { rawText: result.rawText });
+  }
   return parseExtraction(schema, result.rawText);
 }
 

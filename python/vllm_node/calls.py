@@ -60,3 +60,15 @@ _METHODS = {
     "tokenize": _tokenize,
     "reference_generate": _reference_generate,
 }
+
+
+def _hf_chat_template(engine: Any, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> str:
+    """The tokenizer's own apply_chat_template, independent of vLLM's renderer (for comparison tests)."""
+    from transformers import AutoTokenizer
+
+    cfg = engine.llm.llm_engine.vllm_config.model_config
+    tok = AutoTokenizer.from_pretrained(cfg.tokenizer, trust_remote_code=cfg.trust_remote_code)
+    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+_METHODS["hf_chat_template"] = _hf_chat_template

@@ -1,0 +1,58 @@
+// Shared by the benchmarks: engine options per machine, and the results log (docs/benchmarks.md).
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const RESULTS = join(ROOT, 'docs', 'benchmarks.md');
+
+/** BENCH_GPU=1 uses the seed's configuration (fp8); otherwise the CPU settings of the test suite. */
+export function engineOptions(model) {
+  if (process.env.BENCH_GPU) return { model };
+  return {
+    model,
+    quantization: null,
+    kvCacheDtype: 'auto',
+    dtype: 'float32',
+    enforceEager: true,
+    maxModelLen: 1024,
+    gpuMemoryUtilization: 0.5,
+    engineArgs: { kv_cache_memory_bytes: 1024 * 1024 * 1024 },
+  };
+}
+
+export function machine() {
+  let gpu = '';
+  try {
+    gpu = execFileSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8' }).trim().split('\n')[0];
+  } catch {}
+  return `${gpu ? `${gpu}; ` : ''}${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+export function percentile(values, p) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** Appends one dated section to docs/benchmarks.md. */
+export function record(title, info, lines) {
+  if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmarks\n\nEach section is one run, appended by the script named in it.\n');
+  const text = [
+    '',
+    `## ${title} (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
+    '',
+    `- machine: ${machine()}`,
+    `- vLLM ${info.vllmVersion} on ${info.device.platform}${info.device.name ? ` (${info.device.name})` : ''}, model ${info.model}, dtype ${info.dtype}, quantization ${info.quantization ?? 'none'}, KV ${info.kvCacheDtype}, enforce_eager ${info.enforceEager}`,
+    `- command: \`${process.argv.slice(1).map((a) => a.replace(ROOT + '/', '')).join(' ')}\`${process.env.BENCH_GPU ? ' (BENCH_GPU=1)' : ''}`,
+    ...lines.map((l) => `- ${l}`),
+    '',
+  ].join('\n');
+  appendFileSync(RESULTS, text);
+  console.log(text);
+}
+
+export function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
