@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Engines are heavy (one vLLM each, 2-core CI machine, one GPU): one test file at a time.
+    fileParallelism: false,
     projects: [
       { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
       {
@@ -13,13 +15,11 @@ export default defineConfig({
           include: ['tests/cpu/**/*.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
-          // Engines are heavy on a 2-core machine: one file at a time.
-          fileParallelism: false,
         },
       },
       {
         extends: true,
-        test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, fileParallelism: false },
+        test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 },
       },
     ],
   },

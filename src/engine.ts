@@ -169,6 +169,16 @@ export class Engine implements AsyncDisposable {
     return extractMany(this, inputs, schema, options);
   }
 
+  /** vLLM sleep mode (CUDA; create with engineArgs.enable_sleep_mode): frees GPU memory, keeps the engine. */
+  async sleep(level: 1 | 2 = 1): Promise<void> {
+    await this.call('sleep', { level });
+  }
+
+  /** Restores an engine put to sleep. */
+  async wakeUp(): Promise<void> {
+    await this.call('wake_up');
+  }
+
   /** True when a one-token generation succeeds. Never throws. */
   async health(timeoutMs = 30_000): Promise<boolean> {
     if (this.#state !== 'ready') return false;

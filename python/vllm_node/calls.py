@@ -48,10 +48,16 @@ def _reference_generate(engine: Any, prompts: list[str], params: dict[str, Any])
     started = time.perf_counter()
     outs = engine.llm.generate(prompts, sp, use_tqdm=False)
     elapsed = time.perf_counter() - started
+    latencies = []
+    for o in outs:
+        m = getattr(o, "metrics", None)
+        if m is not None and getattr(m, "last_token_ts", 0):
+            latencies.append(m.last_token_ts - m.queued_ts)
     return {
         "texts": [o.outputs[0].text for o in outs],
         "outputTokens": [len(o.outputs[0].token_ids) for o in outs],
         "seconds": elapsed,
+        "latencies": latencies,
     }
 
 
@@ -72,3 +78,21 @@ def _hf_chat_template(engine: Any, messages: list[dict[str, Any]], add_generatio
 
 
 _METHODS["hf_chat_template"] = _hf_chat_template
+
+
+def _sleep(engine: Any, level: int = 1) -> bool:
+    """vLLM sleep mode (CUDA, engine created with enable_sleep_mode): level 1 offloads the weights to host
+    memory and drops the KV cache; wake_up restores them."""
+    if engine.pending:
+        raise CallError("ENGINE_BUSY", "cannot sleep with requests in flight")
+    engine.llm.sleep(level=level)
+    return True
+
+
+def _wake_up(engine: Any) -> bool:
+    engine.llm.wake_up()
+    return True
+
+
+_METHODS["sleep"] = _sleep
+_METHODS["wake_up"] = _wake_up

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs ON THE OFFLINE HOST, after install.sh: builds the addon against the host's Python, builds the
+# random-weights Qwen3 models, then runs one step:
+#   bash scripts/gpu-host/run.sh check        # environment facts only
+#   bash scripts/gpu-host/run.sh test         # GPU suite (npm run test:gpu) + CPU-free unit tests
+#   bash scripts/gpu-host/run.sh bench        # bench/gpu.mjs: Python vs Node vs HTTP, latency, switching
+# Results (docs/benchmarks.md, logs) are copied to $OUT when it is set.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DEST="${VLLM_NODE_BUNDLE_DIR:-/tmp/vllm-node-bundle}"
+MODELS="${VLLM_NODE_GPU_MODELS:-/tmp/models}"
+STEP="${1:-check}"
+cd "$ROOT"
+# shellcheck disable=SC1091
+source "$DEST/env.sh"
+export VLLM_NODE_GPU_MODELS="$MODELS"
+log() { echo "run: $*" >&2; }
+
+if [[ ! -d node_modules/zod ]]; then
+  log "unpacking npm packages, dist/ and tokenizer"
+  xz -dc -T0 .gpu-bundle/project.tar.xz | tar -xf -
+fi
+if [[ ! -f build/Release/vllm_node.node ]] || [[ native/addon.cc -nt build/Release/vllm_node.node ]]; then
+  log "building the addon for $VLLM_NODE_PYTHON"
+  node scripts/build-native.mjs > /tmp/vllm-node-build.log 2>&1 || { tail -30 /tmp/vllm-node-build.log; exit 1; }
+fi
+mkdir -p "$MODELS"
+"$VLLM_NODE_PYTHON" scripts/gpu-host/build-models.py "$MODELS" .models/tiny-qwen3 4b 8b
+
+case "$STEP" in
+  check)
+    nvidia-smi --query-gpu=name,memory.total,memory.used,compute_cap --format=csv
+    "$VLLM_NODE_PYTHON" -c 'import vllm, torch; print("vllm", vllm.__version__, "torch", torch.__version__, "cuda", torch.version.cuda)'
+    node -e "import('./dist/index.js').then(m => console.log('vllm-node loads', Object.keys(m).length, 'exports'))"
+    ;;
+  test)
+    npx vitest run --project gpu 2>&1 | tee /tmp/vllm-node-gpu-test.log | grep -v '^(EngineCore\|^(Worker\|^INFO\|^WARNING' ;;
+  bench)
+    shift
+    BENCH_GPU=1 node bench/gpu.mjs "$@" 2>&1 | tee /tmp/vllm-node-bench.log | grep -v '^(EngineCore\|^(Worker\|^INFO\|^WARNING\|^(APIServer' ;;
+  *) log "unknown step $STEP"; exit 2 ;;
+esac
+if [[ -n "${OUT:-}" ]]; then
+  cp docs/benchmarks.md "$OUT/" 2>/dev/null || true
+  cp /tmp/vllm-node-*.log "$OUT/" 2>/dev/null || true
+fi

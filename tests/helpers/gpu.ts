@@ -1,0 +1,25 @@
+import { execFileSync } from 'node:child_process';
+
+export interface GpuMemory {
+  usedMiB: number;
+  totalMiB: number;
+}
+
+/** The GPU's own memory counters (nvidia-smi), per card. Empty when there is no NVIDIA GPU. */
+export function gpuMemory(): GpuMemory[] {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.used,memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+    return out
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const [used, total] = l.split(',').map((x) => Number(x.trim())) as [number, number];
+        return { usedMiB: used, totalMiB: total };
+      });
+  } catch {
+    return [];
+  }
+}
+
+export const HAS_GPU = gpuMemory().length > 0;
+export const GPU_MODELS = process.env.VLLM_NODE_GPU_MODELS ?? '/tmp/models';
