@@ -42,7 +42,11 @@ function timings(m: RawMetrics | null | undefined): RequestTimings | null {
 }
 
 function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
-  const kwargs: Record<string, unknown> = { disable_log_stats: false };
+  // disable_log_stats: false makes vLLM record per-request timings (GenerationResult.timings).
+  // disable_any_whitespace: JSON-constrained output is compact; with free whitespace a weak model can spend
+  // its whole token budget on newlines (xgrammar reads this engine-wide, not per request). Override either
+  // through engineArgs.
+  const kwargs: Record<string, unknown> = { disable_log_stats: false, structured_outputs_config: { backend: 'xgrammar', disable_any_whitespace: true } };
   for (const [key, name] of Object.entries(VLLM_KWARGS)) {
     const value = options[key as keyof EngineOptions];
     if (value !== undefined && name) kwargs[name] = value;
