@@ -1,6 +1,6 @@
 // Shared by the benchmarks: engine options per machine, and the results log (docs/benchmarks.md).
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ export function percentile(values, p) {
 
 /** Appends one dated section to docs/benchmarks.md. */
 export function record(title, info, lines) {
+  mkdirSync(dirname(RESULTS), { recursive: true });
   if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Benchmarks\n\nEach section is one run, appended by the script named in it.\n');
   const text = [
     '',
@@ -49,8 +50,8 @@ export function record(title, info, lines) {
     ...lines.map((l) => `- ${l}`),
     '',
   ].join('\n');
-  appendFileSync(RESULTS, text);
   console.log(text);
+  appendFileSync(RESULTS, text);
 }
 
 export function readJson(path) {

@@ -90,6 +90,7 @@ lines.push(`(2) event-loop delay during the Node runs: p50 ${(loop.percentile(50
   lines.push(`(2) single 50-token request: median ${ms(percentile(single, 50))} (7 runs: ${single.map((x) => (x * 1000).toFixed(0)).join(', ')} ms)`);
 }
 await engine.close();
+record(`GPU: seed configuration, Python LLM.generate vs Node in-process (${n} prompts × ${outTokens} tokens)`, info, lines.splice(0));
 
 // --- HTTP hop ------------------------------------------------------------------------------------
 if (!skipHttp) {
@@ -150,4 +151,4 @@ if (!skipHttp) {
     await new Promise((r) => server.once('exit', r));
   }
 }
-record(`GPU: seed configuration, Python vs Node vs HTTP (${n} prompts × ${outTokens} tokens)`, info, lines);
+if (lines.length) record(`GPU: HTTP hop, vllm serve + openai client (${n} prompts × ${outTokens} tokens)`, info, lines);

@@ -7,5 +7,5 @@ cd "$ROOT"
 npx tsc -p tsconfig.build.json
 mkdir -p .gpu-bundle
 tar --exclude='node_modules/typescript' --exclude='node_modules/.cache' -cf - node_modules dist \
-  .models/tiny-qwen3/tokenizer.json .models/tiny-qwen3/tokenizer_config.json | xz -T2 -6 > .gpu-bundle/project.tar.xz
+  .models/tiny-qwen3/tokenizer.json .models/tiny-qwen3/tokenizer_config.json | xz -T2 -3 > .gpu-bundle/project.tar.xz
 ls -la .gpu-bundle/project.tar.xz

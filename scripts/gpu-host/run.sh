@@ -18,7 +18,9 @@ log() { echo "run: $*" >&2; }
 
 if [[ ! -d node_modules/zod ]]; then
   log "unpacking npm packages, dist/ and tokenizer"
-  xz -dc -T0 .gpu-bundle/project.tar.xz | tar -xf -
+  TARBALL=.gpu-bundle/project.tar.xz
+  [[ -f "$TARBALL" ]] || TARBALL="$DEST/project.tar.xz"
+  xz -dc -T0 "$TARBALL" | tar -xf -
 fi
 if [[ ! -f build/Release/vllm_node.node ]] || [[ native/addon.cc -nt build/Release/vllm_node.node ]]; then
   log "building the addon for $VLLM_NODE_PYTHON"

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
-import { GPU_MODELS, gpuMemory, HAS_GPU } from '../helpers/gpu.js';
+import { GPU_MODELS, gpuMemory, gpuProcesses, HAS_GPU } from '../helpers/gpu.js';
 
 const seed = {
   quantization: 'fp8',
@@ -54,24 +54,33 @@ describe.skipIf(!HAS_GPU)('seed configuration on the GPU', () => {
 
   it('GPU memory stays within the configured fraction', () => {
     const [card] = gpuMemory();
+    const procs = gpuProcesses();
     report.usedWith4bMiB = card!.usedMiB;
-    // nvidia-smi counts the CUDA context outside vLLM's budget: allow 1 GiB for it.
-    expect(card!.usedMiB - baseline).toBeLessThanOrEqual(0.9 * card!.totalMiB + 1024);
+    report.perProcessMiB = procs;
+    report.nodePid = process.pid;
+    // The Node process itself holds no GPU memory: all of it belongs to vLLM's worker process.
+    expect(procs.find((p) => p.pid === process.pid)).toBeUndefined();
+    // vLLM budgets gpu_memory_utilization × total for weights, activations and KV cache; the worker's CUDA
+    // context and allocator slack come on top, so 2 GiB are allowed for them (the figure is reported).
+    expect(card!.usedMiB - baseline).toBeLessThanOrEqual(0.9 * card!.totalMiB + 2048);
   });
 
   it('switches models: close 4B (memory released, per nvidia-smi), create 8B, generate', async () => {
     const t = performance.now();
     await engine!.close();
+    const closed = performance.now();
     const afterClose = gpuMemory()[0]!.usedMiB;
     report.usedAfterCloseMiB = afterClose;
     expect(afterClose - baseline).toBeLessThan(1024);
     engine = await Engine.create({ model: join(GPU_MODELS, 'qwen3-8b'), ...seed }, { configFile: false });
+    const created = performance.now();
     const text = await engine.generate('Extract job title from: Data Analyst', { maxTokens: 20, ignoreEos: true });
-    report.switchSeconds = (performance.now() - t) / 1000;
-    expect(text.length).toBeGreaterThan(0);
-    expect(report.switchSeconds).toBeLessThan(60);
+    const switchSeconds = (performance.now() - t) / 1000;
+    report.switch = { closeSeconds: (closed - t) / 1000, createSeconds: (created - closed) / 1000, totalSeconds: switchSeconds };
     await engine.close();
     engine = undefined;
+    expect(text.length).toBeGreaterThan(0);
+    expect(switchSeconds).toBeLessThan(60);
   });
 
   it('fast switching with sleep mode: two engines, one awake at a time', async () => {

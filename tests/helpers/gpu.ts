@@ -23,3 +23,20 @@ export function gpuMemory(): GpuMemory[] {
 
 export const HAS_GPU = gpuMemory().length > 0;
 export const GPU_MODELS = process.env.VLLM_NODE_GPU_MODELS ?? '/tmp/models';
+
+/** GPU memory per process (nvidia-smi --query-compute-apps), MiB. */
+export function gpuProcesses(): { pid: number; usedMiB: number }[] {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+    return out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [pid, used] = l.split(',').map((x) => Number(x.trim())) as [number, number];
+        return { pid, usedMiB: used };
+      });
+  } catch {
+    return [];
+  }
+}
