@@ -18,7 +18,9 @@ const model = process.argv[2] ?? '/tmp/models/qwen3-4b';
 const n = Number(process.argv[3] ?? 256);
 const outTokens = Number(process.argv[4] ?? 128);
 const skipHttp = process.argv.includes('skip-http');
-const seed = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, gpuMemoryUtilization: 0.9, trustRemoteCode: true, maxModelLen: 4096 };
+// `eager`: enforce_eager for both the Node engine and vllm serve (fast start when no compile cache exists).
+const eager = process.argv.includes('eager');
+const seed = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, gpuMemoryUtilization: 0.9, trustRemoteCode: true, maxModelLen: 4096, enforceEager: eager };
 const prompts = Array.from({ length: n }, (_, i) => `Job posting ${i}: We are hiring a Senior Software Engineer at Company ${i} to build data pipelines. Remote, full-time, competitive salary. Extract the job title.`);
 const ms = (s) => `${(s * 1000).toFixed(1)} ms`;
 const lines = [];
@@ -50,13 +52,17 @@ await nodeBatch(); // warm-up both paths
 await pyBatch();
 const py = [];
 const nd = [];
-const loop = monitorEventLoopDelay({ resolution: 1 });
+// A fresh histogram per Node run: re-enabling one histogram counts the paused time as a delay.
+const loops = [];
 for (let i = 0; i < 3; i++) {
   py.push(await pyBatch());
+  const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   nd.push(await nodeBatch());
   loop.disable();
+  loops.push(loop);
 }
+const loop = { percentile: (p) => Math.max(...loops.map((l) => l.percentile(p))), max: Math.max(...loops.map((l) => l.max)) };
 const med = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[1];
 const pyM = med(py);
 const ndM = med(nd);
@@ -96,7 +102,7 @@ record(`GPU: seed configuration, Python LLM.generate vs Node in-process (${n} pr
 if (!skipHttp) {
   const port = 8011;
   const args = ['-m', 'vllm.entrypoints.cli.main', 'serve', model, '--port', String(port), '--quantization', 'fp8', '--kv-cache-dtype', 'fp8',
-    '--gpu-memory-utilization', '0.9', '--trust-remote-code', '--max-model-len', '4096', '--served-model-name', 'bench', '--disable-log-requests'];
+    '--gpu-memory-utilization', '0.9', '--trust-remote-code', '--max-model-len', '4096', '--served-model-name', 'bench', ...(eager ? ['--enforce-eager'] : [])];
   t = performance.now();
   const server = spawn(process.env.VLLM_NODE_PYTHON ?? 'python3', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, VLLM_NO_USAGE_STATS: '1' } });
   let serverErr = '';
