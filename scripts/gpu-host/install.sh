@@ -103,7 +103,7 @@ required = ["torch", "vllm", "xgrammar", "msgspec", "zmq", "cbor2", "blake3", "o
             "vllm.entrypoints.llm", "vllm.v1.engine.llm_engine", "vllm.v1.engine.async_llm", "vllm.v1.engine.core",
             "vllm.v1.worker.gpu_worker", "vllm.v1.worker.gpu_model_runner", "vllm.model_executor.models.qwen3",
             "vllm.model_executor.layers.quantization.fp8", "vllm.v1.attention.backends.flash_attn",
-            "vllm.vllm_flash_attn", "vllm.v1.structured_output.backend_xgrammar", "vllm._C"]
+            "vllm.vllm_flash_attn", "vllm.v1.structured_output.backend_xgrammar", "vllm._C_stable_libtorch"]
 optional = ["gguf", "diskcache", "cv2", "torchcodec", "tilelang", "tokenspeed_mla"]  # not required by this vLLM / dropped
 bad = 0
 for names, tag in ((required, "REQUIRED"), (optional, "optional")):
