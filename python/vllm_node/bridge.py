@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import time
 import traceback
 from typing import Any
@@ -40,6 +41,8 @@ class Engine:
         self.llm = None
         self.ready_events: list[dict[str, Any]] = []
         self.pending: dict[str, dict[str, Any]] = {}
+        self.dead: BaseException | None = None
+        self._stop = threading.Event()
         options = json.loads(options_json)
         try:
             bootstrap.prepare(options.get("python_executable"))
@@ -54,6 +57,7 @@ class Engine:
             info = config.effective_config(self.llm, kwargs, notes)
             info["startupSeconds"] = round(time.monotonic() - started, 3)
             self.ready_events.append({"t": "ready", "info": info})
+            threading.Thread(target=self._watch_core, name="vllm-node-core-watch", daemon=True).start()
         except Exception as exc:  # noqa: BLE001 - reported to JS as a typed error
             from . import config
 
@@ -78,6 +82,10 @@ class Engine:
                 self._abort(cmd["ids"])
             elif op == "call":
                 self._call(cmd, events)
+        if self.dead is not None:
+            events.append({"t": "fatal", **_error("ENGINE_DIED", self.dead)})
+            self.shutdown()
+            return json.dumps(events), False, False
         if closing:
             self.shutdown()
             events.append({"t": "closed"})
@@ -102,6 +110,8 @@ class Engine:
             prompt = requests.engine_input(self.llm, cmd)
             self.engine.add_request(rid, prompt, params)
         except Exception as exc:  # noqa: BLE001 - rejects this request only
+            if type(exc).__name__ == "EngineDeadError":
+                self.dead = exc
             events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc)})
             return
         self.pending[rid] = {"tokens": 0}
@@ -133,6 +143,25 @@ class Engine:
             event["metrics"] = requests.metrics(out)
         return event
 
+    def _watch_core(self) -> None:
+        """vLLM marks the client dead when its EngineCore process exits, but a step() already waiting on the
+        output queue would wait forever: wake it with the error so pending requests fail within a second."""
+        core = getattr(self.engine, "engine_core", None)
+        resources = getattr(core, "resources", None)
+        queue = getattr(core, "outputs_queue", None)
+        if resources is None or queue is None:
+            return
+        while not self._stop.wait(0.5):
+            if getattr(resources, "engine_dead", False):
+                from vllm.v1.engine.exceptions import EngineDeadError
+
+                self.dead = self.dead or EngineDeadError("the vLLM EngineCore process exited unexpectedly")
+                try:
+                    queue.put_nowait(self.dead)
+                except Exception:  # noqa: BLE001
+                    pass
+                return
+
     # -- calls that need the engine thread (and so the GIL) -----------------------------------------
     def _call(self, cmd: dict[str, Any], events: list[dict[str, Any]]) -> None:
         from . import calls
@@ -145,6 +174,7 @@ class Engine:
 
     # -- shutdown -------------------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self._stop.set()
         if self.llm is None:
             return
         if self.pending:
