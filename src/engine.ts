@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 
+import type { TextGenerator } from './generator.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
@@ -54,7 +55,7 @@ function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
   return kwargs;
 }
 
-export class Engine implements AsyncDisposable {
+export class Engine implements AsyncDisposable, TextGenerator {
   readonly options: EngineOptions;
   #info: EffectiveConfig | undefined;
   #native: NativeEngine;

@@ -12,3 +12,6 @@ export {
 } from './options.js';
 export type { ChatMessage, EffectiveConfig, GenerationResult, RequestTimings } from './types.js';
 export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type ExtractOutcome, type ChatBackend } from './extract.js';
+export type { TextGenerator, ChatCallOptions } from './generator.js';
+export { RemoteGenerator, type RemoteOptions } from './remote.js';
+export { Router, type RouterOptions } from './router.js';

@@ -1,0 +1,21 @@
+import type { z } from 'zod';
+
+import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
+import type { SamplingOptions } from './options.js';
+import type { ChatMessage, GenerationResult } from './types.js';
+
+export type ChatCallOptions = SamplingOptions & { chatTemplate?: string };
+
+/** What both the in-process Engine and the OpenAI-compatible RemoteGenerator offer; Router switches between them. */
+export interface TextGenerator {
+  generate(prompt: string, options?: SamplingOptions): Promise<string>;
+  generateDetailed(prompt: string, options?: SamplingOptions): Promise<GenerationResult>;
+  stream(prompt: string, options?: SamplingOptions): AsyncIterable<string>;
+  chat(messages: ChatMessage[], options?: ChatCallOptions): Promise<string>;
+  chatDetailed(messages: ChatMessage[], options?: ChatCallOptions): Promise<GenerationResult>;
+  chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string>;
+  extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>>;
+  extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]>;
+  health(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,135 @@
+/**
+ * A TextGenerator for any OpenAI-compatible endpoint (vllm serve, a cloud provider), through the `openai` package.
+ */
+import OpenAI from 'openai';
+import type { z } from 'zod';
+
+import { VllmError } from './errors.js';
+import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
+import type { ChatCallOptions, TextGenerator } from './generator.js';
+import { SamplingDefaultsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
+import { samplingPayload } from './sampling.js';
+import type { ChatMessage, GenerationResult } from './types.js';
+
+export interface RemoteOptions {
+  baseURL: string;
+  model: string;
+  /** Default: $OPENAI_API_KEY, else "none" (local servers). */
+  apiKey?: string;
+  sampling?: Partial<SamplingDefaults>;
+  timeoutMs?: number;
+}
+
+function remoteError(err: unknown): VllmError {
+  if (err instanceof VllmError) return err;
+  const status = (err as { status?: number }).status;
+  return new VllmError('REMOTE_ERROR', `Remote endpoint failed${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`, { cause: err });
+}
+
+export class RemoteGenerator implements TextGenerator {
+  readonly #client: OpenAI;
+  readonly #model: string;
+  readonly #defaults: SamplingDefaults;
+
+  constructor(options: RemoteOptions) {
+    this.#client = new OpenAI({
+      baseURL: options.baseURL,
+      apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? 'none',
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? 120_000,
+    });
+    this.#model = options.model;
+    this.#defaults = SamplingDefaultsSchema.parse(options.sampling ?? {});
+  }
+
+  #body(options: SamplingOptions | undefined) {
+    const { payload, signal } = samplingPayload(this.#defaults, options);
+    const body: Record<string, unknown> = {
+      model: this.#model,
+      max_tokens: payload.max_tokens,
+      temperature: payload.temperature,
+      top_p: payload.top_p,
+      frequency_penalty: payload.frequency_penalty,
+    };
+    if (payload.seed !== undefined) body.seed = payload.seed;
+    if (payload.stop !== undefined) body.stop = payload.stop;
+    if (payload.ignore_eos !== undefined) body.ignore_eos = payload.ignore_eos; // vLLM extension
+    if (payload.json_schema !== undefined) body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: payload.json_schema } };
+    return { body, signal };
+  }
+
+  async generate(prompt: string, options?: SamplingOptions): Promise<string> {
+    return (await this.generateDetailed(prompt, options)).text;
+  }
+
+  async generateDetailed(prompt: string, options?: SamplingOptions): Promise<GenerationResult> {
+    const { body, signal } = this.#body(options);
+    const { response_format: _ignored, ...completionBody } = body;
+    try {
+      const r = await this.#client.completions.create({ ...completionBody, prompt, stream: false } as unknown as OpenAI.CompletionCreateParamsNonStreaming, signal ? { signal } : {});
+      return this.#result(r.choices[0]?.text ?? '', r.choices[0]?.finish_reason ?? null, r.usage);
+    } catch (err) {
+      throw remoteError(err);
+    }
+  }
+
+  async *stream(prompt: string, options?: SamplingOptions): AsyncIterable<string> {
+    const { body, signal } = this.#body(options);
+    const { response_format: _ignored, ...completionBody } = body;
+    try {
+      const s = await this.#client.completions.create({ ...completionBody, prompt, stream: true } as unknown as OpenAI.CompletionCreateParamsStreaming, signal ? { signal } : {});
+      for await (const chunk of s) if (chunk.choices[0]?.text) yield chunk.choices[0].text;
+    } catch (err) {
+      throw remoteError(err);
+    }
+  }
+
+  async chat(messages: ChatMessage[], options?: ChatCallOptions): Promise<string> {
+    return (await this.chatDetailed(messages, options)).text;
+  }
+
+  async chatDetailed(messages: ChatMessage[], options?: ChatCallOptions): Promise<GenerationResult> {
+    const { chatTemplate, ...rest } = options ?? {};
+    const { body, signal } = this.#body(rest);
+    if (chatTemplate !== undefined) body.chat_template = chatTemplate; // vLLM extension
+    try {
+      const r = await this.#client.chat.completions.create({ ...body, messages, stream: false } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, signal ? { signal } : {});
+      return this.#result(r.choices[0]?.message?.content ?? '', r.choices[0]?.finish_reason ?? null, r.usage);
+    } catch (err) {
+      throw remoteError(err);
+    }
+  }
+
+  async *chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string> {
+    const { body, signal } = this.#body(options);
+    try {
+      const s = await this.#client.chat.completions.create({ ...body, messages, stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, signal ? { signal } : {});
+      for await (const chunk of s) if (chunk.choices[0]?.delta?.content) yield chunk.choices[0].delta.content;
+    } catch (err) {
+      throw remoteError(err);
+    }
+  }
+
+  extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>> {
+    return extract(this, input, schema, options);
+  }
+
+  extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]> {
+    return extractMany(this, inputs, schema, options);
+  }
+
+  async health(): Promise<boolean> {
+    try {
+      await this.generate('ping', { maxTokens: 1, temperature: 0 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  #result(rawText: string, finishReason: string | null, usage: { prompt_tokens?: number; completion_tokens?: number } | undefined | null): GenerationResult {
+    return { text: rawText.trim(), rawText, finishReason, promptTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0, timings: null };
+  }
+}
