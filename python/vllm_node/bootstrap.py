@@ -45,4 +45,6 @@ def prepare(python_executable: str | None = None) -> None:
     # tqdm bars from LLM() would write into the host's stderr; the library reports progress itself.
     env.setdefault("TQDM_DISABLE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The host's stdout belongs to the host (the CLI writes JSONL there): vLLM logs go to stderr.
+    env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     _done = True
