@@ -34,13 +34,19 @@ function alive(pid: number): boolean {
   }
 }
 
-async function runChild(mode: 'close' | 'no-close'): Promise<{ code: number | null; stdout: string; seen: number[] }> {
+async function runChild(mode: 'close' | 'no-close' | 'signal', signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; seen: number[] }> {
   const child = spawn(process.execPath, [join(ROOT, 'tests', 'helpers', 'exit-child.mjs'), requireModel(), mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   const seen = new Set<number>();
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (signal && stdout.includes('DONE') && !stdout.includes('SENT')) {
+      stdout += 'SENT\n';
+      setTimeout(() => child.kill(signal), 200);
+    }
+  });
   child.stderr.on('data', () => {});
   const poll = setInterval(() => {
     if (child.pid) for (const p of descendants(child.pid)) seen.add(p);
@@ -51,6 +57,19 @@ async function runChild(mode: 'close' | 'no-close'): Promise<{ code: number | nu
 }
 
 describe('process exit', () => {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`on ${sig}: Node's handler runs, the process exits, no vLLM processes remain`, async () => {
+      const t = Date.now();
+      const { code, stdout, seen } = await runChild('signal', sig);
+      expect(stdout).toContain(`HANDLER ${sig}`);
+      expect(code).toBe(0);
+      expect(seen.length).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(seen.filter(alive)).toEqual([]);
+      console.log(`[exit] ${sig}: child done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    });
+  }
+
   for (const mode of ['close', 'no-close'] as const) {
     it(`exits cleanly (${mode}) and leaves no vLLM processes`, async () => {
       const { code, stdout, seen } = await runChild(mode);

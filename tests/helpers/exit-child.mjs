@@ -2,7 +2,17 @@
 import { Engine } from '../../dist/index.js';
 
 const [model, mode] = process.argv.slice(2);
-const engine = await Engine.create(
+if (mode === 'signal') {
+  // Node's own handler must run: Python installed none.
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => {
+      console.log(`HANDLER ${sig}`);
+      engine.close().then(() => process.exit(0));
+    });
+  }
+}
+// eslint-disable-next-line prefer-const
+var engine = await Engine.create(
   {
     model,
     quantization: null,
@@ -19,3 +29,4 @@ const text = await engine.generate('hello', { maxTokens: 4 });
 console.log(`GENERATED ${JSON.stringify(text)}`);
 if (mode === 'close') await engine.close();
 console.log('DONE');
+if (mode === 'signal') setInterval(() => {}, 1000); // stay alive until signalled
