@@ -54,6 +54,10 @@ class Engine:
 
             self.llm = LLM(**kwargs)
             self.engine = self.llm.llm_engine
+            # Per-request timings need log_stats, but vLLM's periodic throughput log lines would land in the
+            # host's stderr every 10 s: keep the stats, drop the loggers.
+            if getattr(self.engine, "logger_manager", None) is not None:
+                self.engine.logger_manager = None
             info = config.effective_config(self.llm, kwargs, notes)
             info["startupSeconds"] = round(time.monotonic() - started, 3)
             self.ready_events.append({"t": "ready", "info": info})
