@@ -37,7 +37,16 @@ def prepare(python_executable: str | None = None) -> None:
     except RuntimeError:
         pass
 
+    # Children spawned by multiprocessing import the parent's main module by name first: name ours, so each
+    # EngineCore runs child_main (which makes it exit with Node) before vLLM's code.
+    import importlib.util
+
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.util.find_spec("vllm_node.child_main")
+
     env = os.environ
+    env["VLLM_NODE_PARENT_PID"] = str(os.getpid())
     env["VLLM_WORKER_MULTIPROC_METHOD"] = "spawn"
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
     env.setdefault("DO_NOT_TRACK", "1")

@@ -34,7 +34,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function runChild(mode: 'close' | 'no-close' | 'signal', signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; seen: number[] }> {
+async function runChild(mode: 'close' | 'no-close' | 'signal' | 'no-handler', signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; seen: number[] }> {
   const child = spawn(process.execPath, [join(ROOT, 'tests', 'helpers', 'exit-child.mjs'), requireModel(), mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -57,6 +57,15 @@ async function runChild(mode: 'close' | 'no-close' | 'signal', signal?: NodeJS.S
 }
 
 describe('process exit', () => {
+  it('killed with SIGKILL (no cleanup at all): the EngineCore follows, no vLLM processes remain', async () => {
+    const { stdout, seen } = await runChild('no-handler', 'SIGKILL');
+    expect(stdout).toContain('DONE');
+    expect(seen.length).toBeGreaterThan(0);
+    const deadline = Date.now() + 20_000;
+    while (seen.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(seen.filter(alive)).toEqual([]);
+  });
+
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     it(`on ${sig}: Node's handler runs, the process exits, no vLLM processes remain`, async () => {
       const t = Date.now();

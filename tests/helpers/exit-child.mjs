@@ -29,4 +29,4 @@ const text = await engine.generate('hello', { maxTokens: 4 });
 console.log(`GENERATED ${JSON.stringify(text)}`);
 if (mode === 'close') await engine.close();
 console.log('DONE');
-if (mode === 'signal') setInterval(() => {}, 1000); // stay alive until signalled
+if (mode === 'signal' || mode === 'no-handler') setInterval(() => {}, 1000); // stay alive until signalled
