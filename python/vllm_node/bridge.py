@@ -29,7 +29,7 @@ def _error(code: str, exc: BaseException, **extra: Any) -> dict[str, Any]:
 
 def _classify_add_error(exc: BaseException) -> str:
     text = str(exc)
-    if "longer than the maximum model length" in text or "maximum model length" in text:
+    if "maximum model length" in text or "maximum context length" in text:
         return "PROMPT_TOO_LONG"
     if "chat template" in text.lower():
         return "CHAT_TEMPLATE_MISSING"
