@@ -29,6 +29,7 @@ if [[ "$TARGET" == cpu ]]; then
   TORCH_VER="$("$VENV/bin/python" -c 'import torch;print(torch.__version__.split("+")[0])')"
   echo "torch==$TORCH_VER" > "$VENV/constraints.txt"
   "${PIP[@]}" -r "$VENV/vllm-deps.txt" -r "$ROOT/requirements-dev.txt" -c "$VENV/constraints.txt"
+  "$VENV/bin/python" "$ROOT/scripts/vllm_dist_shim.py"
 else
   "${PIP[@]}" -r "$ROOT/requirements.txt" -r "$ROOT/requirements-dev.txt"
 fi
