@@ -1,5 +1,5 @@
 // The CLI on this machine's real environment and on broken ones.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -36,15 +36,19 @@ describe('vllm-node doctor', () => {
 });
 
 describe('vllm-node generate', () => {
-  it('reads JSONL from stdin and writes JSONL (plain output when piped)', () => {
+  it('reads JSONL from stdin and writes JSONL (plain output when piped)', async () => {
     const input = ['{"prompt":"Job: Data Analyst"}', '"plain string prompt"', ''].join('\n');
-    const out = execFileSync(process.execPath, [CLI, 'generate', '--cpu', '--model', requireModel(), '--max-tokens', '4'], {
-      input,
-      encoding: 'utf8',
-      env: { ...process.env },
+    // Asynchronous: a synchronous child would block this worker's event loop (and vitest's RPC) for a minute.
+    const child = spawn(process.execPath, [CLI, 'generate', '--cpu', '--model', requireModel(), '--max-tokens', '4'], {
       stdio: ['pipe', 'pipe', 'ignore'],
     });
-    const lines = out.trim().split('\n').filter((l) => l.startsWith('{"text"'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.end(input);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    // stdout carries only JSONL (vLLM's logs go to stderr).
+    const lines = out.trim().split('\n');
     expect(lines).toHaveLength(2);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ outputTokens: expect.any(Number) });
   });
