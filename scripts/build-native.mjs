@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Builds the addon into build/Release for the Python that vllm-node will use (VLLM_NODE_PYTHON, else .venv).
-// Uses plain CMake with the running Node's own headers when they are on disk (works offline), otherwise
-// cmake-js, which downloads them.
+// Uses plain CMake with the running Node's own headers when they are on disk, otherwise cmake-js (a dependency;
+// package.json's binary.napi_versions makes it use the node-api-headers package, so it works offline too).
+// Run inside an installed package (node_modules/vllm-node) it builds that package's addon: the source build
+// for a Python minor without a prebuild.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,9 +30,13 @@ if (existsSync(join(nodeInclude, 'node_api.h'))) {
   copyFileSync(join(cfg, 'vllm_node.node'), join(out, 'vllm_node.node'));
   copyFileSync(join(cfg, 'vllm_node.json'), join(out, 'vllm_node.json'));
 } else {
-  run(process.execPath, [join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js'), 'compile',
+  const cmakeJs = createRequire(join(root, 'package.json')).resolve('cmake-js/bin/cmake-js');
+  run(process.execPath, [cmakeJs, 'compile',
     `--CDPython_EXECUTABLE=${python}`, '--out', join(buildDir, 'cmake-js')]);
   copyFileSync(join(buildDir, 'cmake-js', 'Release', 'vllm_node.node'), join(out, 'vllm_node.node'));
   copyFileSync(join(buildDir, 'cmake-js', 'vllm_node.json'), join(out, 'vllm_node.json'));
 }
 console.log(`build-native: ${join(out, 'vllm_node.node')}`);
+const minor = execFileSync(python, ['-c', 'import sys; print("py%d%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();
+const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, minor, 'vllm_node.node');
+if (existsSync(prebuild)) console.warn(`build-native: note: ${prebuild} exists and is loaded before this build (remove it to use this one)`);

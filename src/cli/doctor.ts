@@ -1,9 +1,9 @@
 /** `vllm-node doctor`: what vllm-node will use and why, what is wrong, and how to fix it. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { VllmError } from '../errors.js';
+import { addonNotFoundError, findAddon, sourceBuildCommand } from '../native/addon.js';
 import { packageRoot } from '../native/paths.js';
 import { candidatePython, resolvePython } from '../native/python.js';
 
@@ -26,16 +26,11 @@ export function doctor(python?: string): DoctorFinding[] {
     out.push({ ok: false, check: 'python runs', detail: (err as VllmError).message, fix: 'Run `bash scripts/setup.sh` (creates .venv), or set VLLM_NODE_PYTHON to a venv python with vLLM installed.' });
     return out;
   }
-  const meta = join(packageRoot(), 'build', 'Release', 'vllm_node.json');
-  if (!existsSync(meta)) {
-    out.push({ ok: false, check: 'addon', detail: 'no built addon (build/Release/vllm_node.node)', fix: 'Run `npm run build:native` (VLLM_NODE_PYTHON selects the Python).' });
+  const addon = findAddon(info.version);
+  if (addon.found) {
+    out.push({ ok: true, check: 'addon', detail: `${addon.kind} for Python ${addon.info.python}, matches: ${addon.path}` });
   } else {
-    const built = (JSON.parse(readFileSync(meta, 'utf8')) as { python: string }).python;
-    out.push(
-      built === info.version
-        ? { ok: true, check: 'addon', detail: `built for Python ${built}, matches` }
-        : { ok: false, check: 'addon', detail: `built for Python ${built}, but the chosen Python is ${info.version}`, fix: `Rebuild: VLLM_NODE_PYTHON=${info.executable} npm run build:native` },
-    );
+    out.push({ ok: false, check: 'addon', detail: addonNotFoundError(info, addon).message, fix: `Build it from source: ${sourceBuildCommand(packageRoot(), info.executable)}` });
   }
   let report: { vllm?: { version?: string; platform?: string; error?: string }; torch?: { version?: string; error?: string }; gpus?: { index: number; name: string; capability: string; freeGiB: number; totalGiB: number; fp8: boolean }[] };
   try {

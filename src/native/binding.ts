@@ -2,12 +2,12 @@
  * The only module that touches the native addon. Everything it exports is typed; the addon's surface is
  * three things: initPython, pythonVersion and NativeEngine.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 
 import { VllmError } from '../errors.js';
+import { addonNotFoundError, findAddon } from './addon.js';
 import { packageRoot } from './paths.js';
 import type { PythonInfo } from './python.js';
 
@@ -26,35 +26,8 @@ export interface NativeBinding {
   NativeEngine: new (optionsJson: string, onEvents: (eventsJson: string) => void) => NativeEngine;
 }
 
-interface AddonBuildInfo {
-  python: string;
-  pythonExecutable?: string;
-}
-
 const require = createRequire(import.meta.url);
 let loaded: { binding: NativeBinding; python: PythonInfo } | undefined;
-
-/** Prebuilt addons are per Python minor version; a local build (build/Release) wins. */
-export function findAddon(pythonVersion: string): { path: string; info: AddonBuildInfo } | { candidates: string[]; found: AddonBuildInfo[] } {
-  const root = packageRoot();
-  const tag = pythonVersion.replace('.', '');
-  const dirs = [
-    join(root, 'build', 'Release'),
-    join(root, 'prebuilds', `${process.platform}-${process.arch}`, `py${tag}`),
-  ];
-  const found: AddonBuildInfo[] = [];
-  const candidates: string[] = [];
-  for (const dir of dirs) {
-    const addon = join(dir, 'vllm_node.node');
-    const meta = join(dir, 'vllm_node.json');
-    candidates.push(addon);
-    if (!existsSync(addon) || !existsSync(meta)) continue;
-    const info = JSON.parse(readFileSync(meta, 'utf8')) as AddonBuildInfo;
-    if (info.python === pythonVersion) return { path: addon, info };
-    found.push(info);
-  }
-  return { candidates, found };
-}
 
 export function loadBinding(python: PythonInfo): NativeBinding {
   if (loaded) {
@@ -67,16 +40,7 @@ export function loadBinding(python: PythonInfo): NativeBinding {
     return loaded.binding;
   }
   const addon = findAddon(python.version);
-  if (!('path' in addon)) {
-    const built = addon.found.map((f) => f.python).join(', ');
-    throw new VllmError(
-      built ? 'PYTHON_NOT_FOUND' : 'ADDON_NOT_FOUND',
-      built
-        ? `The vllm-node addon was built for Python ${built}, but ${python.executable} (from ${python.source}) is Python ${python.version}. ` +
-            'Rebuild with `npm run build:native` (VLLM_NODE_PYTHON selects the Python) or choose a matching Python.'
-        : `No vllm-node addon for Python ${python.version} (looked for ${addon.candidates.join(', ')}). Run \`npm run build:native\`.`,
-    );
-  }
+  if (!addon.found) throw addonNotFoundError(python, addon);
   // Extension modules (torch, numpy, vLLM's _C) expect libpython's symbols to be global, and the addon
   // itself does not link libpython: load it RTLD_GLOBAL first. process.dlopen then complains that it is not
   // a Node module, which is expected, and dlcloses it: RTLD_NODELETE (glibc's value; os.constants lacks it)
