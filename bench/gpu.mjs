@@ -6,7 +6,7 @@
 //   3. `vllm serve` + Node's openai client, 256 concurrent requests
 // Plus streaming time-to-first-token, single 50-token latency, and model-switch time.
 // Usage: BENCH_GPU=1 node bench/gpu.mjs [model=/tmp/models/qwen3-4b] [n=256] [outTokens=128] [skip-http]
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 import OpenAI from 'openai';
@@ -24,6 +24,22 @@ const seed = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, gpuMemory
 const prompts = Array.from({ length: n }, (_, i) => `Job posting ${i}: We are hiring a Senior Software Engineer at Company ${i} to build data pipelines. Remote, full-time, competitive salary. Extract the job title.`);
 const ms = (s) => `${(s * 1000).toFixed(1)} ms`;
 const lines = [];
+// Lets engine.call('gpu_memory') ship its probe to vLLM's workers (diagnostics only; set before Python starts).
+process.env.VLLM_ALLOW_INSECURE_SERIALIZATION ??= '1';
+const MiB = (b) => (b == null ? '?' : `${Math.round(b / 2 ** 20)} MiB`);
+/** nvidia-smi (card and per process) next to each worker's torch allocator and vLLM's own budget. */
+async function memory(label) {
+  const q = (what) => execFileSync('nvidia-smi', [what, '--format=csv,noheader,nounits'], { encoding: 'utf8' }).trim();
+  const [used, total] = q('--query-gpu=memory.used,memory.total').split('\n')[0].split(',').map(Number);
+  const procs = q('--query-compute-apps=pid,used_memory').split('\n').filter(Boolean).join('; ');
+  let workers = '';
+  try {
+    workers = (await engine.call('gpu_memory')).map((w) => `worker ${w.pid}: device used ${MiB(w.deviceUsed)}, torch allocated ${MiB(w.torchAllocated)}, reserved ${MiB(w.torchReserved)} (max ${MiB(w.torchMaxReserved)}); vLLM budget ${MiB(w.requested)} = weights ${MiB(w.weights)} + peak activation ${MiB(w.peakActivation)} + KV ${MiB(w.kvCache)} + non-torch`).join('; ');
+  } catch (e) {
+    workers = `worker probe failed: ${e.message}`;
+  }
+  lines.push(`memory ${label}: card ${used} / ${total} MiB (budget 0.9 × total = ${Math.round(0.9 * total)} MiB, ${used <= 0.9 * total ? 'within' : '**over**'}); processes (pid, MiB): ${procs}; ${workers}`);
+}
 const stats = (lat) => `p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}`;
 
 // --- in-process ----------------------------------------------------------------------------------
@@ -31,6 +47,7 @@ let t = performance.now();
 const engine = await Engine.create({ model, ...seed }, { configFile: false });
 const startSeconds = (performance.now() - t) / 1000;
 const info = engine.info;
+await memory('after create');
 lines.push(`engine start (create → ready, incl. torch.compile/CUDA graphs): ${startSeconds.toFixed(1)} s; effective: quantization ${info.quantization}, KV ${info.kvCacheDtype}, gpu_memory_utilization ${info.gpuMemoryUtilization}, swap_space: ${JSON.stringify(info.notes)}`);
 
 const params = { max_tokens: outTokens, temperature: 0.1, top_p: 0.9, frequency_penalty: 0.1, ignore_eos: true };
@@ -50,6 +67,7 @@ const pyBatch = () => engine.call('reference_generate', { prompts, params });
 
 await nodeBatch(); // warm-up both paths
 await pyBatch();
+await memory('after warm-up (one 256-batch each way)');
 const py = [];
 const nd = [];
 // A fresh histogram per Node run: re-enabling one histogram counts the paused time as a delay.
@@ -95,6 +113,7 @@ lines.push(`(2) event-loop delay during the Node runs: p50 ${(loop.percentile(50
   }
   lines.push(`(2) single 50-token request: median ${ms(percentile(single, 50))} (7 runs: ${single.map((x) => (x * 1000).toFixed(0)).join(', ')} ms)`);
 }
+await memory('at the end');
 await engine.close();
 record(`GPU: seed configuration, Python LLM.generate vs Node in-process (${n} prompts × ${outTokens} tokens)`, info, lines.splice(0));
 

@@ -30,6 +30,7 @@ class EngineWorker {
  private:
   void Run();
   void Loop(void* engine);
+  void CoalesceBurst(std::unique_lock<std::mutex>& lock);
 
   std::string optionsJson_;
   Emit emit_;
