@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import type { EngineOptionsInput } from '../../src/index.js';
@@ -11,22 +11,20 @@ export function requireModel(path = TINY_MODEL): string {
   return path;
 }
 
+/** Shared CPU engine options (also used by bench/common.mjs): tests/fixtures/cpu-engine.json. */
+export const CPU_ENGINE_FIXTURE = join(ROOT, 'tests', 'fixtures', 'cpu-engine.json');
+
 /**
- * The CPU engine used by the CI suite. fp8 cannot run on the CPU backend, so the suite asks for no
- * quantization explicitly; the KV cache is sized in bytes because on CPU gpuMemoryUtilization means a
- * fraction of all RAM.
+ * The CPU engine used by the CI suite: the shared fixture, the tiny model, seed 0. fp8 cannot run on the CPU
+ * backend, so the fixture asks for no quantization explicitly; the KV cache is sized in bytes because on CPU
+ * gpuMemoryUtilization means a fraction of all RAM.
  */
 export function cpuOptions(extra: Partial<EngineOptionsInput> = {}): Partial<EngineOptionsInput> {
+  const shared = JSON.parse(readFileSync(CPU_ENGINE_FIXTURE, 'utf8')) as Partial<EngineOptionsInput>;
   return {
+    ...shared,
     model: requireModel(),
-    quantization: null,
-    kvCacheDtype: 'auto',
-    dtype: 'float32',
-    enforceEager: true,
-    maxModelLen: 1024,
-    gpuMemoryUtilization: 0.5,
     seed: 0,
-    engineArgs: { kv_cache_memory_bytes: 512 * 1024 * 1024 },
     ...extra,
   };
 }
