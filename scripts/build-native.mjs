@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Builds the addon into build/Release for the Python that vllm-node will use (VLLM_NODE_PYTHON, else .venv).
-// Uses plain CMake with the running Node's own headers when they are on disk, otherwise cmake-js (a dependency;
-// package.json's binary.napi_versions makes it use the node-api-headers package, so it works offline too).
-// Run inside an installed package (node_modules/vllm-node) it builds that package's addon: the source build
-// for a Python minor without a prebuild.
+// The source build of CMakeLists.txt through cmake-js (a dependency; package.json's binary.napi_versions makes it
+// take Node-API headers from the node-api-headers package, so it works offline), or, where cmake-js is not
+// installed, plain CMake with the running Node's own headers. Run inside an installed package
+// (node_modules/vllm-node) it builds that package's addon: the way for a Python minor without a prebuild.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,7 +22,15 @@ const out = join(buildDir, 'Release');
 mkdirSync(out, { recursive: true });
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
-if (existsSync(join(nodeInclude, 'node_api.h'))) {
+let cmakeJs;
+try {
+  cmakeJs = createRequire(join(root, 'package.json')).resolve('cmake-js/bin/cmake-js');
+} catch {}
+if (cmakeJs) {
+  run(process.execPath, [cmakeJs, 'compile', `--CDPython_EXECUTABLE=${python}`, '--out', join(buildDir, 'cmake-js')]);
+  copyFileSync(join(buildDir, 'cmake-js', 'Release', 'vllm_node.node'), join(out, 'vllm_node.node'));
+  copyFileSync(join(buildDir, 'cmake-js', 'vllm_node.json'), join(out, 'vllm_node.json'));
+} else if (existsSync(join(nodeInclude, 'node_api.h'))) {
   const cfg = join(buildDir, 'cmake');
   run('cmake', ['-S', root, '-B', cfg, '-DCMAKE_BUILD_TYPE=Release', `-DPython_EXECUTABLE=${python}`,
     `-DNODE_INCLUDE_DIR=${nodeInclude}`]);
@@ -30,11 +38,8 @@ if (existsSync(join(nodeInclude, 'node_api.h'))) {
   copyFileSync(join(cfg, 'vllm_node.node'), join(out, 'vllm_node.node'));
   copyFileSync(join(cfg, 'vllm_node.json'), join(out, 'vllm_node.json'));
 } else {
-  const cmakeJs = createRequire(join(root, 'package.json')).resolve('cmake-js/bin/cmake-js');
-  run(process.execPath, [cmakeJs, 'compile',
-    `--CDPython_EXECUTABLE=${python}`, '--out', join(buildDir, 'cmake-js')]);
-  copyFileSync(join(buildDir, 'cmake-js', 'Release', 'vllm_node.node'), join(out, 'vllm_node.node'));
-  copyFileSync(join(buildDir, 'cmake-js', 'vllm_node.json'), join(out, 'vllm_node.json'));
+  console.error(`build-native: neither cmake-js (npm install cmake-js) nor Node's headers (${nodeInclude}; NODE_HEADERS_DIR) found`);
+  process.exit(1);
 }
 console.log(`build-native: ${join(out, 'vllm_node.node')}`);
 const minor = execFileSync(python, ['-c', 'import sys; print("py%d%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();

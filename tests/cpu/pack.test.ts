@@ -1,0 +1,171 @@
+// The published package, as a new user gets it: the release steps (`npm run prebuildify`, `npm pack`) in a
+// staging copy, `npm install <tarball>` into an empty project (offline, from the npm cache), then the CLI's
+// doctor and a small script that imports 'vllm-node' and generates on the CPU. The package's Python side is
+// the project's .venv, found through VLLM_NODE_PYTHON as a user would point it at theirs.
+// Every child process is asynchronous: a synchronous one would block this worker's event loop (vitest's RPC).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { cpuOptions, ROOT } from '../helpers/models.js';
+
+const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+const TAG = `${process.platform}-${process.arch}`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; input?: string }): Promise<Run> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+async function ok(cmd: string, args: string[], opts: Parameters<typeof run>[2]): Promise<Run> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+const npm = (args: string[], cwd: string) =>
+  // npm's own update check and audit would reach for the network; the test runs offline.
+  ok('npm', [...args, '--no-audit', '--no-fund', '--no-update-notifier'], { cwd, env: { npm_config_loglevel: 'error' } });
+
+let tmp: string;
+let tarball: string;
+let files: string[];
+let app: string;
+const timings: Record<string, number> = {};
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'vllm-node-pack-'));
+  // 1. What git and `npm run build:ts` hold, packed without prebuilds (a checkout has none).
+  await npm(['pack', '--pack-destination', tmp], ROOT).then((r) => (timings.packSource = r.seconds));
+  const first = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
+  const release = join(tmp, 'release');
+  mkdirSync(release);
+  await ok('tar', ['-xzf', join(tmp, first), '-C', release], { cwd: tmp });
+  rmSync(join(tmp, first));
+  const staged = join(release, 'package');
+  // 2. The release step: prebuildify (cmake-js backend) for the venv's Python minor, into the staged package.
+  const pre = await ok(process.execPath, [join(ROOT, 'scripts', 'prebuild.mjs'), '--out', staged], { cwd: ROOT, env: { VLLM_NODE_PYTHON: PYTHON } });
+  timings.prebuildify = pre.seconds;
+  // 3. The published tarball.
+  const packed = await npm(['pack', '--pack-destination', tmp, '--json'], staged);
+  const meta = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[]; unpackedSize: number; size: number }[];
+  tarball = join(tmp, meta[0]!.filename);
+  files = meta[0]!.files.map((f) => f.path);
+  timings.tarballKiB = Math.round(meta[0]!.size / 1024);
+  timings.unpackedKiB = Math.round(meta[0]!.unpackedSize / 1024);
+  // 4. A new user's empty project.
+  app = join(tmp, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+  const install = await npm(['install', '--offline', tarball], app);
+  timings.install = install.seconds;
+}, 600_000);
+
+afterAll(() => {
+  console.log(`pack test timings (s, KiB): ${JSON.stringify(timings)}`);
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('npm package', () => {
+  it('ships the prebuild, the compiled API, the Python side and the sources for a source build, nothing else', () => {
+    for (const f of [
+      `prebuilds/${TAG}/py311/vllm_node.node`,
+      `prebuilds/${TAG}/py311/vllm_node.json`,
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'python/vllm_node/bridge.py',
+      'python/vllm_node/child_main.py',
+      'native/addon.cc',
+      'CMakeLists.txt',
+      'scripts/build-native.mjs',
+      'scripts/setup-python.sh',
+      'requirements-cpu.txt',
+      'README.md',
+    ]) {
+      expect(files, f).toContain(f);
+    }
+    const unexpected = files.filter((f) => /^(src|tests|bench|examples|docs|build|\.venv|\.models|node_modules|scripts\/gpu-host)\/|\.map$|binding\.gyp/.test(f));
+    expect(unexpected).toEqual([]);
+    expect(timings.unpackedKiB).toBeLessThan(5 * 1024);
+  });
+
+  it('installs offline into an empty project, with a bin', () => {
+    expect(readdirSync(join(app, 'node_modules', 'vllm-node', 'prebuilds', TAG))).toEqual(['py311']);
+    expect(readdirSync(join(app, 'node_modules', '.bin'))).toContain('vllm-node');
+  });
+
+  it('`vllm-node doctor` from node_modules/.bin: the prebuild is chosen for the venv Python, vLLM imports', async () => {
+    const r = await run(join(app, 'node_modules', '.bin', 'vllm-node'), ['doctor', '--json'], { cwd: app, env: { VLLM_NODE_PYTHON: PYTHON } });
+    timings.doctor = r.seconds;
+    const findings = JSON.parse(r.stdout) as { ok: boolean; check: string; detail: string }[];
+    expect(findings.filter((f) => !f.ok)).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(findings.find((f) => f.check === 'python chosen')!.detail).toContain('from VLLM_NODE_PYTHON');
+    expect(findings.find((f) => f.check === 'addon')!.detail).toBe(
+      `prebuild for Python 3.11, matches: ${join(app, 'node_modules', 'vllm-node', 'prebuilds', TAG, 'py311', 'vllm_node.node')}`,
+    );
+    expect(findings.find((f) => f.check === 'vllm imports')!.detail).toMatch(/^vLLM \d+\.\d+\.\d+ on cpu/);
+  });
+
+  it("a script importing 'vllm-node' creates a CPU engine on the tiny model and generates", async () => {
+    writeFileSync(
+      join(app, 'demo.mjs'),
+      `import { Engine } from 'vllm-node';
+const engine = await Engine.create(JSON.parse(process.env.ENGINE_OPTIONS), { configFile: false });
+const r = await engine.generateDetailed('Job title of: Senior Go Engineer, Remote', { maxTokens: 5, temperature: 0, ignoreEos: true });
+await engine.close();
+console.log(JSON.stringify({ resolved: import.meta.resolve('vllm-node'), platform: engine.info.device.platform, outputTokens: r.outputTokens, finishReason: r.finishReason }));
+`,
+    );
+    const r = await run(process.execPath, ['demo.mjs'], { cwd: app, env: { VLLM_NODE_PYTHON: PYTHON, ENGINE_OPTIONS: JSON.stringify(cpuOptions()) } });
+    timings.demo = r.seconds;
+    if (r.code !== 0) throw new Error(`demo exited ${r.code}: ${r.stderr.slice(-4000)}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { resolved: string; platform: string; outputTokens: number; finishReason: string };
+    expect(out.resolved).toBe(`file://${join(app, 'node_modules', 'vllm-node', 'dist', 'index.js')}`);
+    expect(out).toMatchObject({ platform: 'cpu', outputTokens: 5, finishReason: 'length' });
+  });
+
+  it('no prebuild for the Python minor: a clear error naming the cmake-js source build, which then works', async () => {
+    const pkg = join(app, 'node_modules', 'vllm-node');
+    const doctor = async () => {
+      const r = await run(join(app, 'node_modules', '.bin', 'vllm-node'), ['doctor', '--json'], { cwd: app, env: { VLLM_NODE_PYTHON: PYTHON } });
+      return { code: r.code, addon: (JSON.parse(r.stdout) as { ok: boolean; check: string; detail: string; fix?: string }[]).find((f) => f.check === 'addon')! };
+    };
+    // As for a Python minor the package has no prebuild for: remove it.
+    rmSync(join(pkg, 'prebuilds'), { recursive: true });
+    const before = await doctor();
+    expect(before.code).toBe(1);
+    expect(before.addon.ok).toBe(false);
+    expect(before.addon.detail).toContain('No vllm-node addon for Python 3.11');
+    expect(before.addon.detail).toContain('cmake-js');
+    const command = `cd ${pkg} && VLLM_NODE_PYTHON=${PYTHON} npm run build:native`;
+    expect(before.addon.fix).toBe(`Build it from source: ${command}`);
+    // The command it names, offline (cmake-js takes the Node-API headers from node-api-headers).
+    const build = await ok('bash', ['-c', command], { cwd: app });
+    timings.sourceBuild = build.seconds;
+    expect(build.stdout).toContain('cmake-js');
+    const after = await doctor();
+    expect(after.addon).toMatchObject({ ok: true, detail: `local build for Python 3.11, matches: ${join(pkg, 'build', 'Release', 'vllm_node.node')}` });
+    expect(after.code).toBe(0);
+  });
+});
