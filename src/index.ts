@@ -1,11 +1,12 @@
 export { Engine, type ChatOptions } from './engine.js';
-export { VllmError, ERROR_CODES, type VllmErrorCode } from './errors.js';
+export { VllmError, ERROR_CODES, type VllmErrorCode, type VllmErrorDetails } from './errors.js';
 export { resolveEngineOptions, type ResolveOptions } from './config.js';
 export {
   EngineOptionsSchema,
   SamplingOptionsSchema,
   SamplingDefaultsSchema,
   OPTION_SOURCES,
+  type OptionSource,
   type EngineOptions,
   type EngineOptionsInput,
   type SamplingOptions,
