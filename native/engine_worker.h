@@ -20,7 +20,8 @@ class EngineWorker {
   ~EngineWorker();
 
   void Start();
-  // Queue one command (a JSON object) for the engine thread; thread-safe, never blocks on Python.
+  // Queue commands for the engine thread: a JSON object, or several joined by commas (the loop wraps them
+  // all in one JSON array); thread-safe, never blocks on Python.
   void Post(std::string commandJson);
   // Ask the thread to shut vLLM down and stop; returns at once.
   void RequestClose();

@@ -12,7 +12,7 @@ import { packageRoot } from './paths.js';
 import type { PythonInfo } from './python.js';
 
 export interface NativeEngine {
-  /** Queue one command (JSON) for the engine thread. */
+  /** Queue commands for the engine thread: one JSON object, or several joined by commas (one JS tick's worth). */
   post(commandJson: string): void;
   /** Ask the engine thread to shut vLLM down; a final `closed` event follows. */
   close(): void;
