@@ -118,6 +118,13 @@ void EngineWorker::CoalesceBurst(std::unique_lock<std::mutex>& lock) {
   }
 }
 
+// Called with mutex_ held: moves the queued commands into `commands` (comma-joined).
+void EngineWorker::TakeCommands(std::string* commands, bool* closing) {
+  for (size_t i = 0; i < queue_.size(); ++i) *commands += (i ? "," : "") + queue_[i];
+  queue_.clear();
+  *closing = closeRequested_;
+}
+
 void EngineWorker::Loop(void* enginePtr) {
   py::object& engine = *static_cast<py::object*>(enginePtr);
   bool busy = true;  // the first iteration delivers the ready (or fatal) event
@@ -125,14 +132,21 @@ void EngineWorker::Loop(void* enginePtr) {
     std::string commands = "[";
     bool closing;
     {
-      // Sleep without the GIL while the engine is idle: vLLM's own threads need it.
-      py::gil_scoped_release release;
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return busy || closeRequested_ || !queue_.empty(); });
-      if (!busy) CoalesceBurst(lock);
-      for (size_t i = 0; i < queue_.size(); ++i) commands += (i ? "," : "") + queue_[i];
-      queue_.clear();
-      closing = closeRequested_;
+      if (busy || closeRequested_ || !queue_.empty()) {
+        // Between engine steps keep the GIL: handing it to another Python thread here could stall the
+        // next step by a switch interval (Post never takes the GIL, so holding mutex_ with it is safe).
+        TakeCommands(&commands, &closing);
+      } else {
+        // Sleep without the GIL while the engine is idle: vLLM's own threads need it.
+        lock.unlock();
+        py::gil_scoped_release release;
+        lock.lock();
+        wake_.wait(lock, [&] { return closeRequested_ || !queue_.empty(); });
+        CoalesceBurst(lock);
+        TakeCommands(&commands, &closing);
+        lock.unlock();  // before the GIL is taken back
+      }
     }
     commands += "]";
     try {

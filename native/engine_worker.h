@@ -32,6 +32,7 @@ class EngineWorker {
   void Run();
   void Loop(void* engine);
   void CoalesceBurst(std::unique_lock<std::mutex>& lock);
+  void TakeCommands(std::string* commands, bool* closing);
 
   std::string optionsJson_;
   Emit emit_;
