@@ -47,6 +47,8 @@ const npm = (args: string[], cwd: string) =>
   ok('npm', [...args, '--no-audit', '--no-fund', '--no-update-notifier'], { cwd, env: { npm_config_loglevel: 'error' } });
 
 let tmp: string;
+let minor: string; // the venv's Python, e.g. 3.11
+let pyTag: string; // py311
 let tarball: string;
 let files: string[];
 let app: string;
@@ -54,6 +56,8 @@ const timings: Record<string, number> = {};
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'vllm-node-pack-'));
+  minor = (await ok(PYTHON, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { cwd: tmp })).stdout.trim();
+  pyTag = `py${minor.replace('.', '')}`;
   // 1. What git and `npm run build:ts` hold, packed without prebuilds (a checkout has none).
   await npm(['pack', '--pack-destination', tmp], ROOT).then((r) => (timings.packSource = r.seconds));
   const first = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
@@ -88,8 +92,8 @@ afterAll(() => {
 describe('npm package', () => {
   it('ships the prebuild, the compiled API, the Python side and the sources for a source build, nothing else', () => {
     for (const f of [
-      `prebuilds/${TAG}/py311/vllm_node.node`,
-      `prebuilds/${TAG}/py311/vllm_node.json`,
+      `prebuilds/${TAG}/${pyTag}/vllm_node.node`,
+      `prebuilds/${TAG}/${pyTag}/vllm_node.json`,
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
@@ -110,7 +114,7 @@ describe('npm package', () => {
   });
 
   it('installs offline into an empty project, with a bin', () => {
-    expect(readdirSync(join(app, 'node_modules', 'vllm-node', 'prebuilds', TAG))).toEqual(['py311']);
+    expect(readdirSync(join(app, 'node_modules', 'vllm-node', 'prebuilds', TAG))).toEqual([pyTag]);
     expect(readdirSync(join(app, 'node_modules', '.bin'))).toContain('vllm-node');
   });
 
@@ -122,7 +126,7 @@ describe('npm package', () => {
     expect(r.code).toBe(0);
     expect(findings.find((f) => f.check === 'python chosen')!.detail).toContain('from VLLM_NODE_PYTHON');
     expect(findings.find((f) => f.check === 'addon')!.detail).toBe(
-      `prebuild for Python 3.11, matches: ${join(app, 'node_modules', 'vllm-node', 'prebuilds', TAG, 'py311', 'vllm_node.node')}`,
+      `prebuild for Python ${minor}, matches: ${join(app, 'node_modules', 'vllm-node', 'prebuilds', TAG, pyTag, 'vllm_node.node')}`,
     );
     expect(findings.find((f) => f.check === 'vllm imports')!.detail).toMatch(/^vLLM \d+\.\d+\.\d+ on cpu/);
   });
@@ -143,7 +147,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('vllm-node'), platfor
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { resolved: string; platform: string; outputTokens: number; finishReason: string };
     expect(out.resolved).toBe(`file://${join(app, 'node_modules', 'vllm-node', 'dist', 'index.js')}`);
     expect(out).toMatchObject({ platform: 'cpu', outputTokens: 5, finishReason: 'length' });
-  });
+  }, 600_000); // a whole engine start in a fresh process: minutes on a busy 2-core machine
 
   it('no prebuild for the Python minor: a clear error naming the cmake-js source build, which then works', async () => {
     const pkg = join(app, 'node_modules', 'vllm-node');
@@ -156,7 +160,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('vllm-node'), platfor
     const before = await doctor();
     expect(before.code).toBe(1);
     expect(before.addon.ok).toBe(false);
-    expect(before.addon.detail).toContain('No vllm-node addon for Python 3.11');
+    expect(before.addon.detail).toContain(`No vllm-node addon for Python ${minor}`);
     expect(before.addon.detail).toContain('cmake-js');
     const command = `cd ${pkg} && VLLM_NODE_PYTHON=${PYTHON} npm run build:native`;
     expect(before.addon.fix).toBe(`Build it from source: ${command}`);
@@ -165,7 +169,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('vllm-node'), platfor
     timings.sourceBuild = build.seconds;
     expect(build.stdout).toContain('cmake-js');
     const after = await doctor();
-    expect(after.addon).toMatchObject({ ok: true, detail: `local build for Python 3.11, matches: ${join(pkg, 'build', 'Release', 'vllm_node.node')}` });
+    expect(after.addon).toMatchObject({ ok: true, detail: `local build for Python ${minor}, matches: ${join(pkg, 'build', 'Release', 'vllm_node.node')}` });
     expect(after.code).toBe(0);
   });
 });
