@@ -26,6 +26,52 @@ interface Pending {
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
 
+/** The second argument of Engine.create. */
+export interface CreateOptions extends ResolveOptions {
+  /**
+   * Cancels the start. Aborted while queued behind another create(): rejects at once, nothing was started.
+   * Aborted while vLLM loads: vLLM's constructor cannot be interrupted, so the engine is shut down as soon as
+   * it has loaded, and create() rejects with ENGINE_CLOSED once vLLM (its EngineCore process included) is gone.
+   */
+  signal?: AbortSignal | undefined;
+}
+
+// vLLM's import and LLM() start-up are not thread-safe (module-level state, environment, import locks), and
+// each engine has its own thread: starts in one process run one at a time, in call order.
+let startChain: Promise<void> = Promise.resolve();
+
+async function exclusiveStart<T>(signal: AbortSignal | undefined, start: () => Promise<T>): Promise<T> {
+  const previous = startChain;
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  // The next start waits for the previous one too, even when this one is aborted while waiting.
+  startChain = previous.then(() => mine);
+  try {
+    if (signal) {
+      let onAbort!: () => void;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(abortedError(signal));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+      aborted.catch(() => {});
+      try {
+        await Promise.race([previous, aborted]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+    await previous;
+    return await start();
+  } finally {
+    release();
+  }
+}
+
+function abortedError(signal: AbortSignal): VllmError {
+  return new VllmError('ENGINE_CLOSED', 'Engine.create was aborted: the engine was closed before it was ready', { cause: signal.reason });
+}
+
 export interface ChatOptions {
   /** A Jinja chat template for models without one (base models). */
   chatTemplate?: string;
@@ -59,6 +105,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   readonly options: EngineOptions;
   #info: EffectiveConfig | undefined;
   #native: NativeEngine;
+  #outbox: string[] = [];
   #python: PythonInfo;
   #pending = new Map<string, Pending>();
   #seq = 0;
@@ -68,21 +115,37 @@ export class Engine implements AsyncDisposable, TextGenerator {
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
   #deathError: VllmError | undefined;
+  #started = false;
 
   /**
    * Starts vLLM with the given options over YAML/env/defaults (see README, Configuration). Resolves when the
-   * model is loaded; rejects with MODEL_LOAD_FAILED, UNSUPPORTED_SETTING, INVALID_OPTIONS or PYTHON_NOT_FOUND.
+   * model is loaded; rejects with MODEL_LOAD_FAILED, UNSUPPORTED_SETTING, INVALID_OPTIONS or PYTHON_NOT_FOUND,
+   * or ENGINE_CLOSED when `signal` aborts the start. Concurrent calls each get their own engine; vLLM starts
+   * them one at a time.
    */
-  static async create(options: Partial<EngineOptionsInput> = {}, resolveOptions: ResolveOptions = {}): Promise<Engine> {
+  static async create(options: Partial<EngineOptionsInput> = {}, createOptions: CreateOptions = {}): Promise<Engine> {
     const stack = new Error().stack;
+    const { signal, ...resolveOptions } = createOptions ?? {};
     try {
       const resolved = resolveEngineOptions(options, resolveOptions);
       const python = resolvePython(resolved.python, resolveOptions.env);
       const binding = loadBinding(python);
-      let startup!: Engine['startupPromise'];
-      const engine = new Engine(resolved, python, binding.NativeEngine, (p) => (startup = p));
-      await startup;
-      return engine;
+      return await exclusiveStart(signal, async () => {
+        if (signal?.aborted) throw abortedError(signal);
+        let startup!: Engine['startupPromise'];
+        const engine = new Engine(resolved, python, binding.NativeEngine, (p) => (startup = p));
+        const onAbort = () => void engine.close();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          await startup;
+        } catch (err) {
+          if (signal?.aborted && err instanceof VllmError && err.code === 'ENGINE_CLOSED') throw abortedError(signal);
+          throw err;
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+        }
+        return engine;
+      });
     } catch (err) {
       throw withCallerStack(err, stack);
     }
@@ -220,6 +283,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     this.#rejectAll(new VllmError('ENGINE_CLOSED', 'the engine was closed'));
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     this.#ref();
+    this.#flush();
     this.#native.close();
     return this.#closed;
   }
@@ -266,7 +330,24 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   #post(cmd: Command): void {
     this.#ref();
-    this.#native.post(JSON.stringify(cmd));
+    this.#send(cmd);
+  }
+
+  /**
+   * Commands issued in one JS tick travel to the engine thread together (one post, flushed in a microtask):
+   * 256 generate() calls made in a loop reach vLLM's scheduler as one batch, the way one
+   * LLM.generate(list) does, instead of a one-request first step and a staggered rest.
+   */
+  #send(cmd: Command): void {
+    this.#outbox.push(JSON.stringify(cmd));
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#outbox.length === 0) return;
+    const batch = this.#outbox.join(',');
+    this.#outbox = [];
+    this.#native.post(batch);
   }
 
   #ref(): void {
@@ -348,7 +429,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#settle(id);
-    this.#native.post(JSON.stringify({ op: 'abort', ids: [id] } satisfies Command));
+    this.#send({ op: 'abort', ids: [id] });
     if (!silent) pending.reject(new VllmError('REQUEST_ABORTED', 'the request was aborted', { cause: reason }));
   }
 
@@ -397,12 +478,15 @@ export class Engine implements AsyncDisposable, TextGenerator {
         return;
       case 'ready':
         this.#info = { ...(ev.info as unknown as EffectiveConfig), python: { executable: this.#python.executable, version: this.#python.version, source: this.#python.source } };
-        this.#state = 'ready';
+        this.#started = true;
         this.#unref();
+        // Closed while starting: stay 'closing'; the 'closed' event that follows rejects create().
+        if (this.#state !== 'starting') return;
+        this.#state = 'ready';
         this.#startup.resolve();
         return;
       case 'fatal': {
-        const starting = this.#state === 'starting';
+        const starting = !this.#started;
         const error = fromBridge(ev, starting ? 'MODEL_LOAD_FAILED' : 'ENGINE_DIED');
         this.#state = 'dead';
         this.#deathError = error;

@@ -16,6 +16,9 @@ from typing import Any
 
 from . import bootstrap
 
+# Seconds vLLM may take to stop its EngineCore gracefully at close() before it kills it.
+SHUTDOWN_GRACE_S = 15.0
+
 
 def _error(code: str, exc: BaseException, **extra: Any) -> dict[str, Any]:
     return {
@@ -187,10 +190,27 @@ class Engine:
             except Exception:  # noqa: BLE001 - the engine may already be dead
                 pass
             self.pending.clear()
+        core = self.engine.engine_core
+        manager = getattr(getattr(core, "resources", None), "engine_manager", None)
+        procs = list(getattr(manager, "processes", None) or [])
         try:
-            self.engine.engine_core.shutdown()
+            # vLLM's default grace is 5 s; a loaded machine can need longer to stop the EngineCore and its worker
+            # cleanly, and past the grace vLLM SIGKILLs the EngineCore.
+            core.shutdown(timeout=SHUTDOWN_GRACE_S)
+        except TypeError:  # a client without the timeout argument
+            try:
+                core.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
         except Exception:  # noqa: BLE001
             pass
+        # vLLM's force-kill path sends SIGKILL without waiting for the process: reap it here, or every closed
+        # engine leaves a zombie EngineCore entry in the host process (this process is its parent).
+        for proc in procs:
+            try:
+                proc.join(timeout=5)
+            except Exception:  # noqa: BLE001
+                pass
         self._release()
 
     def _release(self) -> None:

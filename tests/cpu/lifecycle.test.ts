@@ -1,0 +1,156 @@
+// Engine lifecycle against the real vLLM CPU engine: concurrent create(), aborting a start, close() twice, calls
+// after close(); each ends in a typed VllmError or a working engine, never a hang, and no vLLM process is left.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { Engine, VllmError } from '../../src/index.js';
+import { cpuOptions } from '../helpers/models.js';
+
+const noConfig = { configFile: false as const };
+const run = promisify(execFile);
+const engines: Engine[] = [];
+
+/** Descendants of this test process, except multiprocessing's resource tracker (one per process, by design). */
+async function vllmProcesses(): Promise<{ pid: number; args: string }[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
+  const rows = stdout
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [pid, ppid, ...args] = l.trim().split(/\s+/);
+      return { pid: Number(pid), ppid: Number(ppid), args: args.join(' ') };
+    });
+  const out: { pid: number; args: string }[] = [];
+  const walk = (parent: number) => {
+    for (const r of rows.filter((x) => x.ppid === parent)) {
+      if (r.args.startsWith('ps ')) continue;
+      out.push({ pid: r.pid, args: r.args });
+      walk(r.pid);
+    }
+  };
+  walk(process.pid);
+  return out.filter((p) => !/resource_tracker/.test(p.args));
+}
+
+/** Polls until no vLLM process is left (vLLM joins its EngineCore with a timeout); returns what remains. */
+async function leftovers(timeoutMs = 20_000): Promise<{ pid: number; args: string }[]> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await vllmProcesses();
+    if (left.length === 0 || Date.now() > until) return left;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<VllmError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(VllmError);
+  return err as VllmError;
+}
+
+async function create(signal?: AbortSignal): Promise<Engine> {
+  const engine = await Engine.create(cpuOptions(), { ...noConfig, signal });
+  engines.push(engine);
+  return engine;
+}
+
+describe('engine lifecycle on the CPU', () => {
+  let a: Engine;
+  let c: Engine;
+
+  it('an already-aborted signal rejects create() at once with ENGINE_CLOSED; nothing is started', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('not needed'));
+    const t = Date.now();
+    const err = await rejection(create(controller.signal));
+    expect(err.code).toBe('ENGINE_CLOSED');
+    expect((err.cause as Error).message).toBe('not needed');
+    expect(Date.now() - t).toBeLessThan(2000);
+    expect(await vllmProcesses()).toEqual([]);
+  });
+
+  it('concurrent create() calls each get their own working engine; one aborted while queued rejects at once', async () => {
+    const t = Date.now();
+    const controller = new AbortController();
+    let firstReady = 0;
+    const first = create().then((e) => ((firstReady = Date.now()), e));
+    const queued = create(controller.signal);
+    const third = create();
+    controller.abort();
+    const err = await rejection(queued);
+    expect(err.code).toBe('ENGINE_CLOSED');
+    expect(firstReady).toBe(0); // rejected while the first engine was still starting
+    [a, c] = await Promise.all([first, third]);
+    console.log(`[lifecycle] two concurrent engines ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    expect(a).not.toBe(c);
+    expect(a.state).toBe('ready');
+    expect(c.state).toBe('ready');
+    const [ra, rc] = await Promise.all([
+      a.generateDetailed('hello', { maxTokens: 3, temperature: 0, ignoreEos: true }),
+      c.generateDetailed('hello', { maxTokens: 3, temperature: 0, ignoreEos: true }),
+    ]);
+    expect(ra.outputTokens).toBe(3);
+    expect(rc.rawText).toBe(ra.rawText); // same model, greedy: same text from either engine
+  });
+
+  it('close() twice: both resolve (the same promise); calls after close reject with ENGINE_CLOSED; the other engine is unaffected', async () => {
+    const inFlight = a.generate('long', { maxTokens: 500, ignoreEos: true });
+    const p1 = a.close();
+    const p2 = a.close();
+    expect(p2).toBe(p1);
+    expect((await rejection(inFlight)).code).toBe('ENGINE_CLOSED');
+    await Promise.all([p1, p2]);
+    expect(a.state).toBe('closed');
+    await a.close(); // a third time, after the fact
+    expect((await rejection(a.generate('x'))).code).toBe('ENGINE_CLOSED');
+    expect((await rejection(a.generateDetailed('x'))).code).toBe('ENGINE_CLOSED');
+    expect((await rejection(a.chat([{ role: 'user', content: 'x' }]))).code).toBe('ENGINE_CLOSED');
+    expect((await rejection(a.call('noop'))).code).toBe('ENGINE_CLOSED');
+    const iterate = async () => {
+      for await (const _ of a.stream('x')) void _;
+    };
+    expect((await rejection(iterate())).code).toBe('ENGINE_CLOSED');
+    expect(await a.health()).toBe(false);
+    expect(a.pendingCount).toBe(0);
+    // The other engine keeps working.
+    expect(await c.generate('still here', { maxTokens: 2 })).toBeTypeOf('string');
+    await c[Symbol.asyncDispose]();
+    expect(c.state).toBe('closed');
+    const left = await leftovers();
+    expect(left).toEqual([]);
+  });
+
+  it('aborting create() while vLLM loads: rejects with ENGINE_CLOSED once vLLM is shut down, no process is left', async () => {
+    const controller = new AbortController();
+    const seen = new Set<number>();
+    const poll = setInterval(() => void vllmProcesses().then((ps) => ps.forEach((p) => seen.add(p.pid)), () => {}), 500);
+    const t = Date.now();
+    const pending = create(controller.signal);
+    setTimeout(() => controller.abort(new Error('user gave up')), 1000);
+    const err = await rejection(pending);
+    clearInterval(poll);
+    const seconds = (Date.now() - t) / 1000;
+    expect(err.code).toBe('ENGINE_CLOSED');
+    expect(err.message).toMatch(/aborted/);
+    expect((err.cause as Error).message).toBe('user gave up');
+    console.log(`[lifecycle] start aborted after 1 s: create() rejected ${seconds.toFixed(1)} s after it began; ${seen.size} vLLM processes seen`);
+    expect(seen.size).toBeGreaterThan(0); // vLLM really was starting
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('after all that, a fresh engine starts and works', async () => {
+    const e = await create();
+    expect(await e.health()).toBe(true);
+    await e.close();
+    expect(await leftovers()).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+  });
+});
