@@ -5,7 +5,7 @@
 // installed, plain CMake with the running Node's own headers. Run inside an installed package
 // (node_modules/vllm-node) it builds that package's addon: the way for a Python minor without a prebuild.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,12 @@ const buildDir = join(root, 'build');
 const out = join(buildDir, 'Release');
 mkdirSync(out, { recursive: true });
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+// Copy, then rename over the old file: a running process that has the old addon mapped keeps its inode.
+// Copying in place (O_TRUNC) rewrites the code under that process, which then crashes with SIGSEGV.
+const install = (from, to) => {
+  copyFileSync(from, `${to}.tmp-${process.pid}`);
+  renameSync(`${to}.tmp-${process.pid}`, to);
+};
 
 let cmakeJs;
 try {
@@ -28,14 +34,14 @@ try {
 } catch {}
 if (cmakeJs) {
   run(process.execPath, [cmakeJs, 'compile', `--CDPython_EXECUTABLE=${python}`, '--out', join(buildDir, 'cmake-js')]);
-  copyFileSync(join(buildDir, 'cmake-js', 'Release', 'vllm_node.node'), join(out, 'vllm_node.node'));
+  install(join(buildDir, 'cmake-js', 'Release', 'vllm_node.node'), join(out, 'vllm_node.node'));
   copyFileSync(join(buildDir, 'cmake-js', 'vllm_node.json'), join(out, 'vllm_node.json'));
 } else if (existsSync(join(nodeInclude, 'node_api.h'))) {
   const cfg = join(buildDir, 'cmake');
   run('cmake', ['-S', root, '-B', cfg, '-DCMAKE_BUILD_TYPE=Release', `-DPython_EXECUTABLE=${python}`,
     `-DNODE_INCLUDE_DIR=${nodeInclude}`]);
   run('cmake', ['--build', cfg, '--parallel', '2']);
-  copyFileSync(join(cfg, 'vllm_node.node'), join(out, 'vllm_node.node'));
+  install(join(cfg, 'vllm_node.node'), join(out, 'vllm_node.node'));
   copyFileSync(join(cfg, 'vllm_node.json'), join(out, 'vllm_node.json'));
 } else {
   console.error(`build-native: neither cmake-js (npm install cmake-js) nor Node's headers (${nodeInclude}; NODE_HEADERS_DIR) found`);
