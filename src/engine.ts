@@ -24,7 +24,8 @@ interface Pending {
   detach(): void;
 }
 
-type State = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
+/** An engine's lifecycle: `starting` until vLLM has loaded, then `ready`; `closing`/`closed` after close(), `dead` after its EngineCore died. */
+export type EngineState = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
 
 /** The second argument of Engine.create. */
 export interface CreateOptions extends ResolveOptions {
@@ -101,6 +102,11 @@ function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
   return kwargs;
 }
 
+/**
+ * One vLLM engine inside this Node process: CPython embedded by the addon, `vllm.LLM` driven on its own thread,
+ * every call a promise (or an async iterator for streams). Create it with {@link Engine.create}; concurrent calls
+ * are batched continuously by vLLM. Close it (or `await using`) to free its memory; see README, Lifecycle.
+ */
 export class Engine implements AsyncDisposable, TextGenerator {
   readonly options: EngineOptions;
   #info: EffectiveConfig | undefined;
@@ -109,7 +115,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   #python: PythonInfo;
   #pending = new Map<string, Pending>();
   #seq = 0;
-  #state: State = 'starting';
+  #state: EngineState = 'starting';
   #refs = 0;
   #startup: { resolve(): void; reject(e: VllmError): void };
   #closed: Promise<void> | undefined;
@@ -183,7 +189,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     return this.#info;
   }
 
-  get state(): State {
+  get state(): EngineState {
     return this.#state;
   }
 
@@ -335,8 +341,8 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   /**
    * Commands issued in one JS tick travel to the engine thread together (one post, flushed in a microtask):
-   * 256 generate() calls made in a loop reach vLLM's scheduler as one batch, the way one
-   * LLM.generate(list) does, instead of a one-request first step and a staggered rest.
+   * 256 generate() calls made in a loop are added to vLLM in one tight loop of one engine-loop iteration, as
+   * LLM.generate(list) adds its prompts, instead of one request per wake-up of the engine thread.
    */
   #send(cmd: Command): void {
     this.#outbox.push(JSON.stringify(cmd));

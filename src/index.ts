@@ -1,4 +1,4 @@
-export { Engine, type ChatOptions, type CreateOptions } from './engine.js';
+export { Engine, type ChatOptions, type CreateOptions, type EngineState } from './engine.js';
 export { VllmError, ERROR_CODES, type VllmErrorCode, type VllmErrorDetails } from './errors.js';
 export { resolveEngineOptions, type ResolveOptions } from './config.js';
 export {
