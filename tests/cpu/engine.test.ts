@@ -1,20 +1,12 @@
 // The foundation, end to end against the real vLLM CPU engine and the tiny Qwen3-shaped model.
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { Engine, VllmError } from '../../src/index.js';
+import { Engine } from '../../src/index.js';
+import { rejection } from '../helpers/errors.js';
 import { cpuOptions } from '../helpers/models.js';
 
 const noConfig = { configFile: false as const };
 let engine: Engine;
-
-async function rejection(p: Promise<unknown>): Promise<VllmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(VllmError);
-  return err as VllmError;
-}
 
 describe('embedded engine on the CPU', () => {
   it('a bad model path rejects with MODEL_LOAD_FAILED and the process survives', async () => {

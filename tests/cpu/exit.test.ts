@@ -1,39 +1,13 @@
 // A Node process holding an engine exits by itself when its work is done, with and without close(),
 // and leaves no vLLM process behind.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { requireModel, ROOT } from '../helpers/models.js';
-
-function descendants(pid: number): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' });
-  const children = new Map<number, number[]>();
-  for (const line of out.trim().split('\n')) {
-    const [p, pp] = line.trim().split(/\s+/).map(Number) as [number, number];
-    children.set(pp, [...(children.get(pp) ?? []), p]);
-  }
-  const all: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      all.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return all;
-}
-
-/** Running (a zombie awaiting its reaper is not: it holds no memory and runs no code). */
-function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { alive, descendants } from '../helpers/processes.js';
 
 /**
  * Waits for every process seen under the child to end. Python's multiprocessing resource tracker outlives
@@ -64,7 +38,7 @@ async function runChild(mode: 'close' | 'no-close' | 'signal' | 'no-handler', si
   });
   child.stderr.on('data', () => {});
   const poll = setInterval(() => {
-    if (child.pid) for (const p of descendants(child.pid)) seen.add(p);
+    if (child.pid) void descendants(child.pid).then((ps) => ps.forEach((p) => seen.add(p.pid)));
   }, 500);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearInterval(poll);

@@ -1,37 +1,18 @@
 // Engine lifecycle against the real vLLM CPU engine: concurrent create(), aborting a start, close() twice, calls
 // after close(); each ends in a typed VllmError or a working engine, never a hang, and no vLLM process is left.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { Engine, VllmError } from '../../src/index.js';
+import { Engine } from '../../src/index.js';
+import { rejection } from '../helpers/errors.js';
 import { cpuOptions } from '../helpers/models.js';
+import { descendants, type Proc } from '../helpers/processes.js';
 
 const noConfig = { configFile: false as const };
-const run = promisify(execFile);
 const engines: Engine[] = [];
 
 /** Descendants of this test process, except multiprocessing's resource tracker (one per process, by design). */
-async function vllmProcesses(): Promise<{ pid: number; args: string }[]> {
-  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
-  const rows = stdout
-    .trim()
-    .split('\n')
-    .map((l) => {
-      const [pid, ppid, ...args] = l.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), args: args.join(' ') };
-    });
-  const out: { pid: number; args: string }[] = [];
-  const walk = (parent: number) => {
-    for (const r of rows.filter((x) => x.ppid === parent)) {
-      if (r.args.startsWith('ps ')) continue;
-      out.push({ pid: r.pid, args: r.args });
-      walk(r.pid);
-    }
-  };
-  walk(process.pid);
-  return out.filter((p) => !/resource_tracker/.test(p.args));
+async function vllmProcesses(): Promise<Proc[]> {
+  return (await descendants(process.pid)).filter((p) => !/resource_tracker/.test(p.args));
 }
 
 /** Polls until no vLLM process is left (vLLM joins its EngineCore with a timeout); returns what remains. */
@@ -42,15 +23,6 @@ async function leftovers(timeoutMs = 20_000): Promise<{ pid: number; args: strin
     if (left.length === 0 || Date.now() > until) return left;
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-async function rejection(p: Promise<unknown>): Promise<VllmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(VllmError);
-  return err as VllmError;
 }
 
 async function create(signal?: AbortSignal): Promise<Engine> {

@@ -1,0 +1,13 @@
+import { expect } from 'vitest';
+
+import { VllmError } from '../../src/index.js';
+
+/** The VllmError a promise rejects with (the test fails if it resolves or rejects with anything else). */
+export async function rejection(p: Promise<unknown>): Promise<VllmError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(VllmError);
+  return err as VllmError;
+}
