@@ -5,7 +5,7 @@
 // installed, plain CMake with the running Node's own headers. Run inside an installed package
 // (node_modules/vllm-node) it builds that package's addon: the way for a Python minor without a prebuild.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,7 @@ if (cmakeJs) {
   process.exit(1);
 }
 console.log(`build-native: ${join(out, 'vllm_node.node')}`);
-const minor = execFileSync(python, ['-c', 'import sys; print("py%d%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();
-const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, minor, 'vllm_node.node');
+// The build's Python minor is in the vllm_node.json that CMake wrote next to it.
+const { python: minor } = JSON.parse(readFileSync(join(out, 'vllm_node.json'), 'utf8'));
+const prebuild = join(root, 'prebuilds', `${process.platform}-${process.arch}`, `py${minor.replace('.', '')}`, 'vllm_node.node');
 if (existsSync(prebuild)) console.warn(`build-native: note: ${prebuild} exists and is loaded before this build (remove it to use this one)`);
