@@ -1,9 +1,18 @@
 """Runs first in every process that vLLM spawns from the embedded interpreter (multiprocessing imports it as
 `__mp_main__`, because bootstrap names it as the parent's main module).
 
-It ties the child's life to the Node process: when Node dies without running any cleanup (SIGKILL, or a
-default-handled SIGTERM/SIGINT), the kernel sends the EngineCore SIGTERM, vLLM shuts down its workers, and
-no orphaned engine keeps the GPU.
+It ties the child's life to its parent's with a parent-death signal of SIGKILL: when Node dies without
+running any cleanup (SIGKILL, OOM kill, a crash, a default-handled SIGTERM/SIGINT), the kernel kills the
+EngineCore; the EngineCore's death kills its workers the same way; the multiprocessing resource tracker reads
+EOF once no process holds its pipe and unlinks the shared memory they leave; the driver frees the GPU memory
+of processes that end. A clean `close()` or exit shuts vLLM down gracefully before any of this happens.
+
+Why SIGKILL and not SIGTERM: Linux sends the parent-death signal once per *thread* of the parent that exits
+while the child is attached to it (the orphan moves to the next live thread of the same process, and each move
+signals again). A dying Node process has a dozen threads, so the EngineCore received several SIGTERMs in a
+burst; vLLM's SIGTERM handler is not re-entrant (a nested `threading.Event.set` waits for the lock the
+interrupted one holds) and the process deadlocked forever, holding its memory. SIGKILL cannot be handled, so
+repeats are harmless and nothing in the child can delay it.
 """
 import ctypes
 import os
@@ -11,6 +20,7 @@ import signal
 import sys
 
 _PR_SET_PDEATHSIG = 1
+PARENT_DEATH_SIGNAL = signal.SIGKILL
 
 
 def _tie_to_parent() -> None:
@@ -18,13 +28,14 @@ def _tie_to_parent() -> None:
         return
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(PARENT_DEATH_SIGNAL), 0, 0, 0) != 0:
+            return
     except Exception:  # noqa: BLE001 - best effort; vLLM's own liveness checks remain
         return
     expected = os.environ.get("VLLM_NODE_PARENT_PID")
     # The parent may have died before prctl: then nobody will send the signal.
     if expected and os.getppid() != int(expected):
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), PARENT_DEATH_SIGNAL)
     # Processes this one spawns (vLLM's workers) run this too, and compare against us.
     os.environ["VLLM_NODE_PARENT_PID"] = str(os.getpid())
 

@@ -1,26 +1,26 @@
 // A Node process holding an engine exits by itself when its work is done, with and without close(),
 // and leaves no vLLM process behind.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { requireModel, ROOT } from '../helpers/models.js';
-import { alive, descendants } from '../helpers/processes.js';
+import { alive, descendants, explain } from '../helpers/processes.mjs';
 
 /**
  * Waits for every process seen under the child to end. Python's multiprocessing resource tracker outlives
  * its parent by design: it exits when it reads EOF from the parent's pipe, then cleans up, which took
- * 1.5 s here and more on a loaded CI machine, so the bound is generous; the time is logged.
+ * 1.5 s here and more on a loaded CI machine, so the bound is generous; the time is logged. The EngineCore
+ * and its workers die by the parent-death signal (SIGKILL, see python/vllm_node/child_main.py).
  */
-async function remaining(seen: number[], label: string): Promise<number[]> {
+async function remaining(seen: number[], label: string): Promise<string[]> {
   const t = Date.now();
   while (seen.some(alive) && Date.now() - t < 20_000) await new Promise((r) => setTimeout(r, 250));
   const left = seen.filter(alive);
   console.log(`[exit] ${label}: descendants gone ${((Date.now() - t) / 1000).toFixed(1)} s after the child exited`);
-  if (left.length) for (const p of left) console.log(`[exit] left: ${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
-  return left;
+  // The assertion names each process left and what it is doing, so a failure says which and why.
+  return left.map(explain);
 }
 
 async function runChild(mode: 'close' | 'no-close' | 'signal' | 'no-handler', signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; seen: number[] }> {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/index.js';
 import { rejection } from '../helpers/errors.js';
 import { cpuOptions } from '../helpers/models.js';
-import { descendants, type Proc } from '../helpers/processes.js';
+import { descendants, type Proc } from '../helpers/processes.mjs';
 
 const noConfig = { configFile: false as const };
 const engines: Engine[] = [];

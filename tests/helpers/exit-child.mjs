@@ -1,4 +1,5 @@
-// Child process for the exit tests: creates an engine, generates, then exits with or without close().
+// Child process for the exit tests and bench/exit.mjs: creates an engine, generates, then exits with or without
+// close(). EXIT_CHILD_OPTIONS (JSON) replaces the CPU options (bench/exit.mjs passes the GPU configuration).
 import { Engine } from '../../dist/index.js';
 
 const [model, mode] = process.argv.slice(2);
@@ -13,7 +14,7 @@ if (mode === 'signal') {
 }
 // eslint-disable-next-line prefer-const
 var engine = await Engine.create(
-  {
+  process.env.EXIT_CHILD_OPTIONS ? { model, ...JSON.parse(process.env.EXIT_CHILD_OPTIONS) } : {
     model,
     quantization: null,
     kvCacheDtype: 'auto',
@@ -25,6 +26,7 @@ var engine = await Engine.create(
   },
   { configFile: false },
 );
+console.log(`INFO ${JSON.stringify(engine.info)}`);
 const text = await engine.generate('hello', { maxTokens: 4 });
 console.log(`GENERATED ${JSON.stringify(text)}`);
 if (mode === 'close') await engine.close();

@@ -1,0 +1,63 @@
+// Process-tree checks for the exit and lifecycle tests and bench/exit.mjs. Asynchronous: a synchronous `ps`
+// in a vitest worker blocks its event loop (and vitest's RPC with it). Types: processes.d.mts.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Every process below `root` (children, grandchildren, ...), with its command line; `ps` itself excluded. */
+export async function descendants(root) {
+  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
+  const children = new Map();
+  for (const line of stdout.trim().split('\n')) {
+    const [pid, ppid, ...args] = line.trim().split(/\s+/);
+    const proc = { pid: Number(pid), args: args.join(' ') };
+    if (proc.args.startsWith('ps ')) continue;
+    children.set(Number(ppid), [...(children.get(Number(ppid)) ?? []), proc]);
+  }
+  const out = [];
+  const walk = (parent) => {
+    for (const c of children.get(parent) ?? []) {
+      out.push(c);
+      walk(c.pid);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Running (a zombie awaiting its reaper is not: it holds no memory and runs no code). */
+export function alive(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One line on why a process is still there: its command line, state, parent, what the kernel says it waits in,
+ * and the signals it has pending, blocks and handles (a process stuck in its own handler shows it here).
+ */
+export function explain(pid) {
+  const read = (f) => {
+    try {
+      return readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const status = Object.fromEntries(
+    read('status')
+      .split('\n')
+      .map((l) => l.split(':\t'))
+      .filter((kv) => kv.length === 2)
+      .map(([k, v]) => [k, v.trim()]),
+  );
+  const cmd = read('cmdline').replaceAll('\0', ' ').trim();
+  return (
+    `${pid} "${cmd}" state=${status.State} ppid=${status.PPid} wchan=${read('wchan') || '?'} threads=${status.Threads} ` +
+    `sigpnd=${status.ShdPnd} sigblk=${status.SigBlk} sigcgt=${status.SigCgt}`
+  );
+}
