@@ -7,7 +7,9 @@ export default defineConfig({
     // Engines are heavy (one vLLM each, 2-core CI machine, one GPU): one test file at a time.
     fileParallelism: false,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      // No test may depend on the machine's speed: the property tests run thousands of cases and took 60 s on a
+      // busy 2-core machine, against vitest's 5 s default.
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], testTimeout: 600_000 } },
       {
         extends: true,
         test: {

@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { VllmError } from './errors.js';
 import {
   BOOLEAN_OPTIONS,
+  DEFAULT_GPU_MEMORY_UTILIZATION,
   EngineOptionsSchema,
   NULLABLE_OPTIONS,
   NUMBER_OPTIONS,
@@ -235,5 +236,14 @@ export function resolveEngineOptions(input: EngineOptionsInput | Partial<EngineO
     const { message, option } = formatIssues(full.error, merged, '');
     throw new VllmError('INVALID_OPTIONS', message, { option });
   }
-  return full.data;
+  const data = full.data;
+  if (data.gpuMemoryGiB !== undefined && data.gpuMemoryUtilization !== undefined) {
+    throw new VllmError(
+      'INVALID_OPTIONS',
+      `Options "gpuMemoryGiB" (${data.gpuMemoryGiB}) and "gpuMemoryUtilization" (${data.gpuMemoryUtilization}) are both set; they are two ways to give the same memory cap: keep one`,
+      { option: 'gpuMemoryGiB' },
+    );
+  }
+  if (data.gpuMemoryGiB === undefined && data.gpuMemoryUtilization === undefined) data.gpuMemoryUtilization = DEFAULT_GPU_MEMORY_UTILIZATION;
+  return data;
 }

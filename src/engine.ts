@@ -13,7 +13,7 @@ import { resolvePython, type PythonInfo } from './native/python.js';
 import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
 import { samplingPayload } from './sampling.js';
-import type { ChatMessage, EffectiveConfig, GenerationResult, RequestTimings } from './types.js';
+import type { ChatMessage, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings } from './types.js';
 
 interface Pending {
   kind: 'request' | 'call';
@@ -176,6 +176,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       engine_kwargs: toLlmKwargs(options),
       extra_engine_args: options.engineArgs,
       swap_space: options.swapSpace,
+      gpu_memory_gib: options.gpuMemoryGiB ?? null,
       python_executable: python.executable,
     };
     this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));
@@ -246,6 +247,15 @@ export class Engine implements AsyncDisposable, TextGenerator {
   /** vLLM sleep mode (CUDA; create with engineArgs.enable_sleep_mode): frees GPU memory, keeps the engine. */
   async sleep(level: 1 | 2 = 1): Promise<void> {
     await this.call('sleep', { level });
+  }
+
+  /**
+   * The memory cap and the engine's footprint now: on CUDA per card (nvidia-smi's view of the card minus what
+   * was used before the engine started, and the torch allocator's), on the CPU the KV cache sized from
+   * gpuMemoryGiB. `info.memory` holds the same figures taken right after start.
+   */
+  memory(): Promise<MemoryInfo> {
+    return this.call<MemoryInfo>('memory');
   }
 
   /** Restores an engine put to sleep. */

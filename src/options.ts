@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 
+/** The memory cap when neither gpuMemoryUtilization nor gpuMemoryGiB is set (the seed's 0.9). */
+export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
+
 export const SamplingDefaultsSchema = z.strictObject({
   maxTokens: z.number().int().positive().default(500).describe('Maximum number of tokens to generate.'),
   temperature: z.number().min(0).max(100).default(0.1).describe('Sampling temperature; 0 is greedy.'),
@@ -27,7 +30,20 @@ export const EngineOptionsSchema = z.strictObject({
     .max(1024)
     .default(4)
     .describe('CPU swap space in GiB. vLLM V1 has no swap space; it is passed only where the installed vLLM accepts it, and `engine.info.notes` says what happened.'),
-  gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9).describe('Fraction of GPU memory vLLM may use for weights, activations and KV cache.'),
+  gpuMemoryUtilization: z
+    .number()
+    .gt(0)
+    .max(1)
+    .optional()
+    .describe(
+      `Cap on the engine's whole footprint on each GPU, as a fraction of the card (default ${DEFAULT_GPU_MEMORY_UTILIZATION} unless gpuMemoryGiB is set; exclusive with it). The KV cache gets what the cap leaves after weights, activations and the CUDA runtime.`,
+    ),
+  gpuMemoryGiB: z
+    .number()
+    .gt(0)
+    .max(4096)
+    .optional()
+    .describe('Cap on the engine\'s whole footprint on each GPU in GiB (e.g. 14.4 for a 16 GB card\'s 90%); exclusive with gpuMemoryUtilization. On the CPU backend it sizes the KV cache as the cap minus the weights.'),
   trustRemoteCode: z
     .boolean()
     .default(true)
@@ -78,6 +94,7 @@ export const OPTION_SOURCES: Record<string, OptionSource> = {
   kvCacheDtype: { env: 'VLLM_KV_CACHE_DTYPE', yaml: 'inference.vllm.kv_cache_dtype' },
   swapSpace: { env: 'VLLM_SWAP_SPACE', yaml: 'inference.vllm.swap_space' },
   gpuMemoryUtilization: { env: 'VLLM_GPU_MEMORY_UTILIZATION', yaml: 'inference.vllm.gpu_memory_utilization' },
+  gpuMemoryGiB: { env: 'VLLM_GPU_MEMORY_GIB', yaml: 'inference.vllm.gpu_memory_gib' },
   trustRemoteCode: { env: 'VLLM_TRUST_REMOTE_CODE', yaml: 'inference.vllm.trust_remote_code' },
   maxModelLen: { env: 'VLLM_MAX_MODEL_LEN', yaml: 'inference.vllm.max_model_len' },
   dtype: { env: 'VLLM_DTYPE', yaml: 'inference.vllm.dtype' },
@@ -96,6 +113,7 @@ export const OPTION_SOURCES: Record<string, OptionSource> = {
 export const NUMBER_OPTIONS = new Set([
   'swapSpace',
   'gpuMemoryUtilization',
+  'gpuMemoryGiB',
   'maxModelLen',
   'tensorParallelSize',
   'seed',

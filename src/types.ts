@@ -30,6 +30,26 @@ export interface GenerationResult {
   timings: RequestTimings | null;
 }
 
+/** The memory cap and the engine's footprint (MiB; per card with tensor parallelism: the largest card). */
+export interface MemoryInfo {
+  capMiB?: number | null;
+  capSource?: 'gpuMemoryUtilization' | 'gpuMemoryGiB';
+  /** What vLLM's own profiler is not told about (CUDA context, workspaces), kept out of its budget. */
+  reserveMiB?: number;
+  /** The fraction vLLM was given to size the KV cache: the cap minus the reserve. */
+  vllmGpuMemoryUtilization?: number;
+  kvCacheMiB?: number | null;
+  kvCacheTokens?: number;
+  /** KV tokens vLLM's default sizing would give at the same fraction (the reserve in the KV cache too). */
+  vllmDefaultKvCacheTokens?: number;
+  /** Footprint on the fullest card: used memory minus what was used before the engine started. */
+  measuredMiB?: number;
+  weightsMiB?: number | null;
+  /** Weights kept in CPU memory (vLLM's cpu_offload_gb). */
+  cpuOffloadGiB?: number;
+  perCard?: Record<string, number | null>[];
+}
+
 export interface EffectiveConfig {
   vllmVersion: string;
   device: { platform: string; name?: string; capability?: string | null };
@@ -37,7 +57,11 @@ export interface EffectiveConfig {
   dtype: string;
   quantization: string | null;
   kvCacheDtype: string;
-  gpuMemoryUtilization: number;
+  /** The memory cap as requested: a fraction of each card, or GiB (the other is null). */
+  gpuMemoryUtilization: number | null;
+  gpuMemoryGiB: number | null;
+  /** How the cap was applied and what the engine holds (empty when no cap applies, e.g. CPU without gpuMemoryGiB). */
+  memory: MemoryInfo;
   maxModelLen: number;
   tensorParallelSize: number;
   trustRemoteCode: boolean;

@@ -39,9 +39,23 @@ def _classify_add_error(exc: BaseException) -> str:
     return "INVALID_REQUEST"
 
 
+def _classify_start_error(exc: BaseException) -> str:
+    from . import config
+
+    if isinstance(exc, config.UnsupportedSetting):
+        return "UNSUPPORTED_SETTING"
+    text = str(exc)
+    if getattr(exc, "code", None) == "INSUFFICIENT_GPU_MEMORY" or any(
+        s in text for s in ("available KV cache memory", "No available memory for the cache blocks",
+                            "Free memory on device", "CUDA out of memory")):
+        return "INSUFFICIENT_GPU_MEMORY"
+    return "MODEL_LOAD_FAILED"
+
+
 class Engine:
     def __init__(self, options_json: str):
         self.llm = None
+        self.memory_plan = None
         self.ready_events: list[dict[str, Any]] = []
         self.pending: dict[str, dict[str, Any]] = {}
         self.dead: BaseException | None = None
@@ -52,28 +66,82 @@ class Engine:
             from . import config
 
             started = time.monotonic()
-            kwargs, notes = config.build_llm_kwargs(options)
-            from vllm import LLM
-
-            self.llm = LLM(**kwargs)
-            self.engine = self.llm.llm_engine
-            # Per-request timings need log_stats, but vLLM's periodic throughput log lines would land in the
-            # host's stderr every 10 s: keep the stats, drop the loggers.
-            if getattr(self.engine, "logger_manager", None) is not None:
-                self.engine.logger_manager = None
+            kwargs, notes, self.memory_plan = config.build_llm_kwargs(options)
+            self._start(kwargs)
+            memory_info = self._hold_memory_cap(kwargs, notes)
             info = config.effective_config(self.llm, kwargs, notes)
+            info["gpuMemoryUtilization"] = options["engine_kwargs"].get("gpu_memory_utilization")
+            info["gpuMemoryGiB"] = options.get("gpu_memory_gib")
+            info["memory"] = memory_info
             info["startupSeconds"] = round(time.monotonic() - started, 3)
             self.ready_events.append({"t": "ready", "info": info})
             threading.Thread(target=self._watch_core, name="vllm-node-core-watch", daemon=True).start()
         except Exception as exc:  # noqa: BLE001 - reported to JS as a typed error
             from . import config
 
-            code = "UNSUPPORTED_SETTING" if isinstance(exc, config.UnsupportedSetting) else "MODEL_LOAD_FAILED"
+            code = _classify_start_error(exc)
             event = {"t": "fatal", **_error(code, exc)}
             if isinstance(exc, config.UnsupportedSetting):
                 event["option"] = exc.option
             self.ready_events.append(event)
-            self._release()
+            if self.llm is not None:
+                self.shutdown()  # started, then failed (the memory cap): stop its EngineCore
+            else:
+                self._release()
+
+    def _start(self, kwargs: dict[str, Any]) -> None:
+        from vllm import LLM
+
+        self.llm = LLM(**kwargs)
+        self.engine = self.llm.llm_engine
+        # Per-request timings need log_stats, but vLLM's periodic throughput log lines would land in the
+        # host's stderr every 10 s: keep the stats, drop the loggers.
+        if getattr(self.engine, "logger_manager", None) is not None:
+            self.engine.logger_manager = None
+
+    def _hold_memory_cap(self, kwargs: dict[str, Any], notes: list[dict[str, Any]]) -> dict[str, Any]:
+        """On CUDA: release the allocator's cache, measure the footprint per card and bound the allocator under
+        the cap; when the footprint is over the cap anyway, restart once with the reserve raised by the excess."""
+        from . import memory
+
+        p = self.memory_plan
+        if p.platform != "cuda":
+            return memory.summary(self.llm, p, None) if p.platform == "cpu" else {}
+        workers = memory.hold_cap(self.llm, p)
+        over = max(w["footprint"] for w in workers) - p.cap_bytes
+        if over > 0:
+            before = p.reserve_bytes
+            self.shutdown(release=False)
+            self._stop = threading.Event()
+            p.reserve_bytes += over + 256 * memory.MiB
+            memory.apply(p, kwargs)
+            notes.append({"option": p.source, "applied": True, "value": p.cap_bytes,
+                          "reason": f"after the first start the engine held {over / memory.MiB:.0f} MiB over the cap: "
+                                    f"restarted with the reserve raised from {before / memory.GiB:.2f} to "
+                                    f"{p.reserve_bytes / memory.GiB:.2f} GiB (gpu_memory_utilization "
+                                    f"{kwargs['gpu_memory_utilization']})"})
+            self._start(kwargs)
+            workers = memory.hold_cap(self.llm, p)
+            over = max(w["footprint"] for w in workers) - p.cap_bytes
+            if over > 0:
+                raise memory.InsufficientMemory(
+                    f"the engine holds {over / memory.MiB:.0f} MiB more than the cap "
+                    f"({p.cap_bytes / memory.GiB:.2f} GiB) even after a restart with a larger reserve")
+        return memory.summary(self.llm, p, workers)
+
+    def memory(self) -> dict[str, Any]:
+        """The cap and the footprint now (CUDA: every worker's view)."""
+        from . import memory
+
+        p = self.memory_plan
+        if p.platform != "cuda":
+            return memory.summary(self.llm, p, None) if p.platform == "cpu" else {}
+        workers = self.llm.collective_rpc("vllm_node_memory")
+        out = memory.summary(self.llm, p, None)
+        out["perCard"] = [{k: (round(v / memory.MiB) if isinstance(v, int) and k != "pid" else v) for k, v in w.items()}
+                          for w in workers]
+        out["measuredMiB"] = max(round((w["deviceUsed"] - b) / memory.MiB) for w, b in zip(workers, p.baseline_bytes))
+        return out
 
     # -- loop -----------------------------------------------------------------------------------------
     def run_once(self, commands_json: str, closing: bool) -> tuple[str, bool, bool]:
@@ -180,7 +248,7 @@ class Engine:
             events.append({"t": "error", "id": cmd["id"], **_error(getattr(exc, "code", "CALL_FAILED"), exc)})
 
     # -- shutdown -------------------------------------------------------------------------------------
-    def shutdown(self) -> None:
+    def shutdown(self, release: bool = True) -> None:
         self._stop.set()
         if self.llm is None:
             return
@@ -211,7 +279,11 @@ class Engine:
                 proc.join(timeout=5)
             except Exception:  # noqa: BLE001
                 pass
-        self._release()
+        if release:
+            self._release()
+        else:
+            self.llm = None
+            self.engine = None
 
     def _release(self) -> None:
         self.llm = None

@@ -95,6 +95,7 @@ def _wake_up(engine: Any) -> bool:
 
 
 _METHODS["sleep"] = _sleep
+_METHODS["memory"] = lambda engine: engine.memory()
 _METHODS["wake_up"] = _wake_up
 
 

@@ -24,8 +24,8 @@ def engine_arg_names() -> set[str]:
     return {f.name for f in dataclasses.fields(EngineArgs)}
 
 
-def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Returns (kwargs for vllm.LLM, notes about settings that were adapted)."""
+def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+    """Returns (kwargs for vllm.LLM, notes about settings that were adapted, the memory plan)."""
     from vllm.platforms import current_platform
 
     kwargs = dict(options["engine_kwargs"])
@@ -55,27 +55,45 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
             )
 
     swap = options.get("swap_space")
-    if swap is not None:
-        if "swap_space" in names:
-            kwargs["swap_space"] = swap
-            notes.append({"option": "swapSpace", "applied": True, "value": swap})
-        else:
-            notes.append(
-                {
-                    "option": "swapSpace",
-                    "applied": False,
-                    "value": swap,
-                    "reason": "this vLLM has no swap_space engine argument (the V1 engine preempts by "
-                    "recomputation, so CPU swap space does not exist); the value was not passed",
-                }
-            )
+    if swap:
+        notes.append(_swap_space(swap, kwargs, names, current_platform.is_cpu()))
 
     unknown = sorted(k for k in kwargs if k not in names and k not in _LLM_ONLY_KWARGS)
     if unknown:
         raise UnsupportedSetting(
             "engineArgs", f"vLLM {_vllm_version()} has no engine argument named {', '.join(unknown)}"
         )
-    return kwargs, notes
+    from . import memory
+
+    cap_plan, cap_notes = memory.plan(options, kwargs, cuda=current_platform.is_cuda())
+    if "worker_extension_cls" in (options.get("extra_engine_args") or {}):
+        kwargs["worker_extension_cls"] = options["extra_engine_args"]["worker_extension_cls"]
+        cap_plan.platform = "cuda-unchecked"
+        notes.append({"option": "gpuMemoryUtilization", "applied": False, "value": kwargs.get("gpu_memory_utilization"),
+                      "reason": "engineArgs.worker_extension_cls replaces vllm-node's, so the cap is not measured or held after start"})
+    return kwargs, notes + cap_notes, cap_plan
+
+
+def _swap_space(swap: float, kwargs: dict[str, Any], names: set[str], cpu: bool) -> dict[str, Any]:
+    """The seed's `swap_space` (automatic CPU offload of the KV cache), applied the way the installed vLLM can."""
+    if "swap_space" in names:
+        kwargs["swap_space"] = swap
+        return {"option": "swapSpace", "applied": True, "value": swap, "reason": "passed as vLLM's swap_space"}
+    if cpu:
+        return {"option": "swapSpace", "applied": False, "value": swap,
+                "reason": "the CPU backend keeps the KV cache in CPU memory already; there is nothing to offload to"}
+    if "kv_offloading_size" in names:
+        if kwargs.get("kv_offloading_size") is not None:
+            return {"option": "swapSpace", "applied": False, "value": swap,
+                    "reason": "engineArgs.kv_offloading_size is set and takes precedence"}
+        kwargs["kv_offloading_size"] = float(swap)
+        kwargs.setdefault("kv_offloading_backend", "native")
+        return {"option": "swapSpace", "applied": True, "value": swap,
+                "reason": f"vLLM's native CPU KV-cache offload: kv_offloading_size={swap} GiB of CPU memory "
+                          "(blocks evicted from the GPU prefix cache are kept there and loaded back on a hit)"}
+    return {"option": "swapSpace", "applied": False, "value": swap,
+            "reason": "this vLLM has neither swap_space (the V1 engine preempts by recomputation) nor "
+                      "kv_offloading_size; the value was not passed"}
 
 
 # LLM() keyword arguments that are not EngineArgs fields.
@@ -110,6 +128,7 @@ def effective_config(llm: Any, kwargs: dict[str, Any], notes: list[dict[str, Any
         "quantization": model.quantization,
         "kvCacheDtype": cache.cache_dtype,
         "gpuMemoryUtilization": cache.gpu_memory_utilization,
+        "gpuMemoryGiB": None,
         "maxModelLen": model.max_model_len,
         "tensorParallelSize": parallel.tensor_parallel_size,
         "trustRemoteCode": model.trust_remote_code,

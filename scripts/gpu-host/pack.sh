@@ -49,13 +49,15 @@ HOST_ROOTS=("torch==$HOST_TORCH")
 # HOST_NAMES: preinstalled (docs/gpu-host.md), but their own dependency closure is not assumed (the host lacks
 #   e.g. pydantic, which huggingface-hub/typer pull in nowadays). packaging/pyyaml/regex/tqdm are imported
 #   by `import transformers`, which works there.
-HOST_NAMES=(numpy triton transformers tokenizers safetensors huggingface-hub pybind11 pytest cmake
+HOST_NAMES=(triton transformers tokenizers safetensors huggingface-hub pybind11 pytest cmake
             packaging pyyaml regex tqdm)
 # KEEP: bundled even though torch's closure (host) includes them: cuda-python (from nvidia-cutlass-dsl)
 #   pins cuda-bindings~=13.4.x, newer than the host's torch needs (>=13.0.3); bundling the pair keeps
 #   cuda-python/cuda-core consistent and still satisfies torch's <14 bound. typing-extensions: pydantic 2.14
 #   and anyio need >=4.16, newer than the host's may be; it only ever adds, so a newer copy is safe for torch.
-KEEP=(cuda-bindings cuda-pathfinder typing-extensions)
+#   numpy: the hosts' preinstalled numpy drifts (2.5.2 on 2026-11-27, which numba 0.65 refuses); the bundle
+#   carries the numpy that pip resolved for vLLM's closure, so host drift cannot break `import vllm`.
+KEEP=(cuda-bindings cuda-pathfinder typing-extensions numpy)
 #
 # DROP (profile lean): hard requirements in vLLM's metadata that neither `import vllm` nor serving a Qwen3
 # checkpoint with quantization=fp8 on H100 (FlashAttention 3 from vllm's own vllm_flash_attn, CUTLASS fp8

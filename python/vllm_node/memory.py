@@ -1,0 +1,291 @@
+"""The memory cap: `gpuMemoryUtilization` (a fraction of each card) or `gpuMemoryGiB` (an absolute budget) is a
+limit on the engine's whole footprint on each card, not only on what vLLM's profiler counts.
+
+vLLM sizes the KV cache as `gpu_memory_utilization x total - (weights + peak activations + non-torch growth
+it saw) - CUDA-graph estimate` and leaves out the CUDA context, blocks the torch allocator keeps cached after
+the warm-ups that run once the KV cache exists, and library workspaces. On an H100 with 0.9 the card showed
+~94%. The cap is kept in three steps:
+
+1. **Before loading** (`plan`): estimate the weights from the model's config (a model built on the meta
+   device: no memory, no checkpoint read) and the smallest KV cache vLLM accepts (one `max_model_len`
+   sequence). When they cannot fit under the cap, fail at once with INSUFFICIENT_GPU_MEMORY, saying what is
+   needed and offering vLLM's weight offload (`cpu_offload_gb`). Otherwise give vLLM the cap minus a
+   `reserve` for what its profiler leaves out, as its `gpu_memory_utilization`.
+2. **After start** (`hold_cap`, in every GPU worker through the worker extension below): release the
+   allocator's cached blocks, measure the footprint on the card (used now minus used before the engine
+   started), and bound the torch allocator with `set_per_process_memory_fraction` so that allocator memory
+   plus what lies outside it never exceeds the cap: under load the allocator frees its cache and reuses it
+   instead of growing past the cap.
+3. **Check**: when the footprint after start is over the cap anyway, the bridge restarts the engine once
+   with the reserve raised by the measured excess (recorded in `engine.info.notes`).
+
+On the CPU backend only `gpuMemoryGiB` applies: it sizes the KV cache (`kv_cache_memory_bytes`) as the cap
+minus the estimated weights and an activation reserve.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+GiB = 1 << 30
+MiB = 1 << 20
+
+# What vLLM's profiler leaves out on a CUDA card (context, library workspaces, allocator slack after
+# empty_cache): measured 1.3 GiB on an H100 with a 4B model (docs/benchmarks.md); a little more for margin.
+DEFAULT_CUDA_RESERVE = int(1.5 * GiB)
+# Activations and the sampler's buffers on the CPU backend, outside the KV cache and the weights.
+CPU_ACTIVATION_RESERVE = 512 * MiB
+# Rough peak activations for the pre-load check only (vLLM profiles the real value).
+ACTIVATION_ESTIMATE = 1 * GiB
+
+
+class InsufficientMemory(ValueError):
+    """The model cannot run under the memory cap."""
+
+    code = "INSUFFICIENT_GPU_MEMORY"
+
+
+@dataclass
+class Estimate:
+    weight_bytes: int
+    kv_bytes_per_token: int
+    max_model_len: int
+
+    @property
+    def min_kv_bytes(self) -> int:
+        return self.kv_bytes_per_token * self.max_model_len
+
+
+@dataclass
+class Plan:
+    platform: str  # "cuda" | "cpu"
+    cap_bytes: int | None  # per card
+    source: str  # "gpuMemoryUtilization" | "gpuMemoryGiB"
+    total_bytes: int | None = None  # per card
+    reserve_bytes: int = 0
+    baseline_bytes: list[int] = field(default_factory=list)  # per card, before the engine started
+    estimate: Estimate | None = None
+    cpu_offload_gib: float = 0.0
+
+
+_DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2}
+
+
+def _dtype_bytes(name: Any, fallback: int = 2) -> int:
+    return _DTYPE_BYTES.get(str(name).replace("torch.", ""), fallback)
+
+
+def estimate(kwargs: dict[str, Any]) -> Estimate | None:
+    """Weights and KV bytes per token from the model's config, without reading a checkpoint. None when the
+    model cannot be built on the meta device (then only vLLM's own checks apply)."""
+    try:
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        trust = bool(kwargs.get("trust_remote_code", False))
+        cfg = AutoConfig.from_pretrained(kwargs["model"], trust_remote_code=trust)
+        text = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
+        dtype = kwargs.get("dtype") or "auto"
+        wbytes = _dtype_bytes(getattr(text, "torch_dtype", None) or getattr(text, "dtype", None)) if dtype == "auto" else _dtype_bytes(dtype)
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=trust)
+        fp8 = kwargs.get("quantization") == "fp8"
+        weights = 0
+        seen: set[int] = set()
+        head = model.get_output_embeddings()
+        for module in model.modules():
+            for p in module.parameters(recurse=False):
+                if id(p) in seen:
+                    continue
+                seen.add(id(p))
+                # Online fp8 quantizes the linear layers of the decoder, not the embeddings or the LM head.
+                quantized = fp8 and isinstance(module, torch.nn.Linear) and module is not head and p.dim() == 2
+                weights += p.numel() * (1 if quantized else wbytes)
+        heads = text.num_attention_heads
+        kv_heads = getattr(text, "num_key_value_heads", None) or heads
+        head_dim = getattr(text, "head_dim", None) or text.hidden_size // heads
+        kv_dtype = str(kwargs.get("kv_cache_dtype") or "auto")
+        kv_elem = 1 if kv_dtype.startswith("fp8") else wbytes
+        per_token = 2 * text.num_hidden_layers * kv_heads * head_dim * kv_elem
+        max_len = int(kwargs.get("max_model_len") or getattr(text, "max_position_embeddings", 0) or 0)
+        tp = int(kwargs.get("tensor_parallel_size") or 1)
+        return Estimate(weights // tp, per_token // tp, max_len)
+    except Exception:  # noqa: BLE001 - the estimate is an early check; vLLM's own checks remain
+        return None
+
+
+def _visible_physical_indices(count: int) -> list[int]:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        ids = [v.strip() for v in visible.split(",") if v.strip()]
+        return [int(i) for i in ids[:count] if i.isdigit()]
+    return list(range(count))
+
+
+def cards(count: int) -> list[dict[str, int]]:
+    """Total and used memory of the cards the engine will use, from NVML (no CUDA context in this process)."""
+    import pynvml
+
+    pynvml.nvmlInit()
+    try:
+        out = []
+        for index in _visible_physical_indices(count):
+            info = pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(index))
+            out.append({"index": index, "total": int(info.total), "used": int(info.used)})
+        return out
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def _fits_message(cap: int, source: str, est: Estimate, overhead: int, where: str) -> str:
+    need = est.weight_bytes + est.min_kv_bytes + overhead
+    offload = max(1, -(-(need - cap) // GiB))
+    return (
+        f"the model does not fit under the memory cap ({source}): it needs about {need / GiB:.1f} GiB per {where} "
+        f"(weights {est.weight_bytes / GiB:.1f} GiB, KV cache for one {est.max_model_len}-token sequence "
+        f"{est.min_kv_bytes / GiB:.1f} GiB, runtime {overhead / GiB:.1f} GiB) and the cap is {cap / GiB:.1f} GiB. "
+        f"Raise the cap, lower maxModelLen, or keep part of the weights in CPU memory with vLLM's weight offload: "
+        f"engineArgs: {{ cpu_offload_gb: {offload} }} (slower: those weights cross PCIe at every step)."
+    )
+
+
+def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[Plan, list[dict[str, Any]]]:
+    """Turns the cap into vLLM arguments (edits `kwargs`) before the engine starts; returns the plan and notes."""
+    notes: list[dict[str, Any]] = []
+    gib = options.get("gpu_memory_gib")
+    util = kwargs.get("gpu_memory_utilization")
+    source = "gpuMemoryGiB" if gib is not None else "gpuMemoryUtilization"
+    offload_gib = float(kwargs.get("cpu_offload_gb") or 0)
+    explicit_kv = kwargs.get("kv_cache_memory_bytes")
+    if not cuda:
+        if gib is None:
+            return Plan("cpu", None, source), notes
+        cap = int(gib * GiB)
+        p = Plan("cpu", cap, source, estimate=estimate(kwargs))
+        kwargs.pop("gpu_memory_utilization", None)
+        if p.estimate is None:
+            raise InsufficientMemory(f"gpuMemoryGiB needs the model's size, and the config at {kwargs['model']} could not be read")
+        runtime = CPU_ACTIVATION_RESERVE
+        kv = int(explicit_kv) if explicit_kv is not None else cap - p.estimate.weight_bytes - runtime
+        if p.estimate.weight_bytes + max(kv, p.estimate.min_kv_bytes) + runtime > cap or kv < p.estimate.min_kv_bytes:
+            raise InsufficientMemory(_fits_message(cap, f"gpuMemoryGiB {gib}", p.estimate, runtime, "engine"))
+        kwargs["kv_cache_memory_bytes"] = kv
+        notes.append({"option": "gpuMemoryGiB", "applied": True, "value": gib,
+                      "reason": f"CPU backend: KV cache {kv / GiB:.2f} GiB = cap - weights (~{p.estimate.weight_bytes / GiB:.2f} GiB) - "
+                                f"{runtime // MiB} MiB for activations" if explicit_kv is None else
+                                "CPU backend: the KV cache size comes from engineArgs.kv_cache_memory_bytes, checked against the cap"})
+        return p, notes
+
+    tp = int(kwargs.get("tensor_parallel_size") or 1)
+    devices = cards(tp)
+    total = min(d["total"] for d in devices)
+    cap = int(gib * GiB) if gib is not None else int((util if util is not None else 0.9) * total)
+    p = Plan("cuda", cap, source, total_bytes=total, baseline_bytes=[d["used"] for d in devices],
+             estimate=estimate(kwargs), cpu_offload_gib=offload_gib)
+    if cap > total:
+        raise InsufficientMemory(f"gpuMemoryGiB {gib} is more than the card has ({total / GiB:.1f} GiB)")
+    p.reserve_bytes = int(float(os.environ.get("VLLM_NODE_MEMORY_RESERVE_GIB", DEFAULT_CUDA_RESERVE / GiB)) * GiB)
+    if p.estimate is not None:
+        weights = max(0, p.estimate.weight_bytes - int(offload_gib * GiB))
+        overhead = p.reserve_bytes + ACTIVATION_ESTIMATE
+        est = Estimate(weights, p.estimate.kv_bytes_per_token, p.estimate.max_model_len)
+        if weights + est.min_kv_bytes + overhead > cap:
+            raise InsufficientMemory(_fits_message(cap, f"{source} {gib if gib is not None else util}", est, overhead, "card"))
+    free = min(d["total"] - d["used"] for d in devices)
+    if cap > free:
+        raise InsufficientMemory(
+            f"the memory cap ({source}) is {cap / GiB:.1f} GiB per card but only {free / GiB:.1f} GiB is free now "
+            f"(other processes hold {max(d['used'] for d in devices) / GiB:.1f} GiB); lower the cap or free the card")
+    apply(p, kwargs)
+    kwargs["worker_extension_cls"] = "vllm_node.memory.WorkerMemory"
+    notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
+                  "reason": f"a cap on the engine's whole footprint per card ({cap / GiB:.2f} GiB): vLLM sizes the KV cache "
+                            f"with gpu_memory_utilization {kwargs['gpu_memory_utilization']} (the cap minus "
+                            f"{p.reserve_bytes / GiB:.2f} GiB for the CUDA context and workspaces its profiler does not "
+                            "count), and the torch allocator is bounded under the cap after start"})
+    return p, notes
+
+
+def apply(p: Plan, kwargs: dict[str, Any]) -> None:
+    """vLLM's own sizing gets the cap minus the reserve for what its profiler does not see."""
+    assert p.total_bytes
+    kwargs["gpu_memory_utilization"] = round((p.cap_bytes - p.reserve_bytes) / p.total_bytes, 4)
+
+
+def hold_cap(llm: Any, p: Plan) -> list[dict[str, Any]]:
+    """Runs in every GPU worker: release cached blocks, measure, and bound the torch allocator under the cap."""
+    return llm.collective_rpc("vllm_node_hold_cap", args=(p.cap_bytes, p.baseline_bytes))
+
+
+def summary(llm: Any, p: Plan, workers: list[dict[str, Any]] | None) -> dict[str, Any]:
+    cache = llm.llm_engine.vllm_config.cache_config
+    tokens = (cache.num_gpu_blocks or 0) * cache.block_size
+    out: dict[str, Any] = {
+        "capMiB": round(p.cap_bytes / MiB) if p.cap_bytes else None,
+        "capSource": p.source,
+        "kvCacheTokens": tokens,
+        "cpuOffloadGiB": p.cpu_offload_gib,
+    }
+    if p.platform == "cpu":
+        kv = cache.kv_cache_memory_bytes
+        out["kvCacheMiB"] = round(kv / MiB) if kv else None
+        out["weightsMiB"] = round(p.estimate.weight_bytes / MiB) if p.estimate else None
+        return out
+    out["reserveMiB"] = round(p.reserve_bytes / MiB)
+    out["vllmGpuMemoryUtilization"] = cache.gpu_memory_utilization
+    if workers:
+        out["measuredMiB"] = max(round(w["footprint"] / MiB) for w in workers)
+        kv = [w.get("kvCache") for w in workers]
+        out["kvCacheMiB"] = round(max(k for k in kv if k) / MiB) if any(kv) else None
+        # vLLM's own sizing at the same fraction would have handed the reserve to the KV cache too.
+        if out["kvCacheMiB"] and tokens:
+            per_token = out["kvCacheMiB"] * MiB / tokens
+            out["vllmDefaultKvCacheTokens"] = int(tokens + p.reserve_bytes / per_token)
+        out["perCard"] = [{k: (round(v / MiB) if isinstance(v, int) and k != "pid" else v) for k, v in w.items()} for w in workers]
+    return out
+
+
+class WorkerMemory:
+    """vLLM worker extension (engine argument `worker_extension_cls`, vLLM's public hook for methods that
+    `collective_rpc` can call by name in every worker)."""
+
+    def vllm_node_hold_cap(self, cap_bytes: int, baselines: list[int]) -> dict[str, Any]:
+        import gc
+
+        import torch
+
+        gc.collect()
+        torch.cuda.empty_cache()
+        free, total = torch.cuda.mem_get_info()
+        rank = getattr(self, "local_rank", 0) or 0
+        baseline = baselines[rank] if rank < len(baselines) else 0
+        footprint = total - free - baseline
+        reserved = torch.cuda.memory_reserved()
+        outside = footprint - reserved  # CUDA context, library workspaces, loaded kernels
+        limit = cap_bytes - outside
+        capped = limit > reserved
+        if capped:
+            torch.cuda.set_per_process_memory_fraction(min(1.0, limit / total))
+        return {
+            "pid": os.getpid(),
+            "footprint": int(footprint),
+            "torchReserved": int(reserved),
+            "torchAllocated": int(torch.cuda.memory_allocated()),
+            "outsideAllocator": int(outside),
+            "allocatorLimit": int(limit) if capped else None,
+            "kvCache": getattr(self, "available_kv_cache_memory_bytes", None),
+            "weights": getattr(getattr(self, "model_runner", None), "model_memory_usage", None),
+        }
+
+    def vllm_node_memory(self) -> dict[str, Any]:
+        import torch
+
+        free, total = torch.cuda.mem_get_info()
+        return {
+            "pid": os.getpid(),
+            "deviceUsed": int(total - free),
+            "torchReserved": int(torch.cuda.memory_reserved()),
+            "torchAllocated": int(torch.cuda.memory_allocated()),
+            "torchMaxReserved": int(torch.cuda.max_memory_reserved()),
+        }
