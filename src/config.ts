@@ -153,8 +153,6 @@ export function optionsFromYaml(file: string): Plain {
     throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file} is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   if (doc === null || doc === undefined) return {};
-  const yamlToKey = new Map<string, string>();
-  for (const [key, src] of Object.entries(OPTION_SOURCES)) if (src.yaml) yamlToKey.set(src.yaml, key);
   const out: Plain = {};
   const inference = getPath(doc, 'inference');
   if (typeof doc !== 'object' || Array.isArray(doc) || (inference !== undefined && (typeof inference !== 'object' || inference === null))) {
@@ -165,6 +163,7 @@ export function optionsFromYaml(file: string): Plain {
   }
   for (const sectionKey of Object.keys((inference ?? {}) as Plain)) {
     const full = `inference.${sectionKey}`;
+    if (full === 'inference.models' || full === 'inference.default_model') continue; // the model manager's (modelsFromYaml)
     if (!(full in YAML_SECTIONS)) {
       throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: unknown key "${full}" (expected inference.vllm or inference.sampling)`, { option: full });
     }
@@ -173,20 +172,29 @@ export function optionsFromYaml(file: string): Plain {
     if (typeof section !== 'object' || Array.isArray(section)) {
       throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: "${full}" must be a mapping`, { option: full });
     }
-    for (const [k, v] of Object.entries(section as Plain)) {
-      const yamlKey = `${full}.${k}`;
-      const key = yamlToKey.get(yamlKey);
-      if (!key) {
-        const known = [...yamlToKey.keys()].filter((y) => y.startsWith(`${full}.`)).map((y) => y.slice(full.length + 1));
-        const hint = suggest(k, known);
-        throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: unknown key "${yamlKey}"${hint ? `; did you mean "${full}.${hint}"?` : ''}`, { option: yamlKey });
-      }
-      setPath(out, key, NULLABLE_OPTIONS.has(key) && typeof v === 'string' && v.toLowerCase() === 'none' ? null : v);
-    }
+    readSection(file, full, section as Plain, out);
   }
+  return checkYamlOptions(file, out);
+}
+
+/** Reads one YAML section whose keys are OPTION_SOURCES' `yaml` names under `full` (e.g. inference.vllm). */
+function readSection(file: string, full: string, section: Plain, out: Plain, shownAs = full): void {
+  const yamlToKey = new Map<string, string>();
+  for (const [key, src] of Object.entries(OPTION_SOURCES)) if (src.yaml) yamlToKey.set(src.yaml, key);
+  for (const [k, v] of Object.entries(section)) {
+    const key = yamlToKey.get(`${full}.${k}`);
+    if (!key) {
+      const known = [...yamlToKey.keys()].filter((y) => y.startsWith(`${full}.`)).map((y) => y.slice(full.length + 1));
+      const hint = suggest(k, known);
+      throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: unknown key "${shownAs}.${k}"${hint ? `; did you mean "${shownAs}.${hint}"?` : ''}`, { option: `${shownAs}.${k}` });
+    }
+    setPath(out, key, NULLABLE_OPTIONS.has(key) && typeof v === 'string' && v.toLowerCase() === 'none' ? null : v);
+  }
+}
+
+function checkYamlOptions(file: string, out: Plain, yamlName = (k: string) => OPTION_SOURCES[k]?.yaml ?? k): Plain {
   const partial = EngineOptionsSchema.partial().safeParse(out);
   if (!partial.success) {
-    const yamlName = (k: string) => OPTION_SOURCES[k]?.yaml ?? k;
     const { message, option } = formatIssues(partial.error, out, ` in ${file}`, yamlName);
     throw new VllmError('CONFIG_FILE_INVALID', message, { option: yamlName(option) });
   }
@@ -202,6 +210,64 @@ function merge(base: Plain, over: Plain): Plain {
     out[k] = k === 'sampling' && mergeable(prev) && mergeable(v) ? merge(prev as Plain, v as Plain) : v;
   }
   return out;
+}
+
+/** YAML `inference.models.<name>` (each with the keys of `inference.vllm`) and `inference.default_model`. */
+export function modelsFromYaml(file: string): { models?: Record<string, Plain>; default?: string } {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
+  const section = getPath(doc, 'inference.models');
+  const def = getPath(doc, 'inference.default_model');
+  if (def !== undefined && typeof def !== 'string') {
+    throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: "inference.default_model" must be a model name`, { option: 'inference.default_model' });
+  }
+  if (section === undefined || section === null) return def === undefined ? {} : { default: def };
+  if (typeof section !== 'object' || Array.isArray(section)) {
+    throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: "inference.models" must map names to engine settings`, { option: 'inference.models' });
+  }
+  const models: Record<string, Plain> = {};
+  for (const [name, entry] of Object.entries(section as Plain)) {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new VllmError('CONFIG_FILE_INVALID', `Config file ${file}: "inference.models.${name}" must be a mapping`, { option: `inference.models.${name}` });
+    }
+    // Each entry has the keys of inference.vllm, with the same checks and messages.
+    const out: Plain = {};
+    readSection(file, 'inference.vllm', entry as Plain, out, `inference.models.${name}`);
+    models[name] = checkYamlOptions(file, out, (k) => (OPTION_SOURCES[k]?.yaml ?? k).replace('inference.vllm.', `inference.models.${name}.`));
+  }
+  return def === undefined ? { models } : { models, default: def };
+}
+
+/**
+ * The model manager's catalog: names → engine options (code, else YAML `inference.models`), and the default
+ * model (code, else env DEFAULT_MODEL, else YAML `inference.default_model`, else the first name).
+ */
+export function resolveModelCatalog(
+  input: { models?: Record<string, unknown> | undefined; default?: string | undefined },
+  opts: ResolveOptions = {},
+): { models: Record<string, Plain>; default: string } {
+  const env = opts.env ?? process.env;
+  const file = opts.configFile === false ? undefined : (opts.configFile ?? defaultConfigFile(env));
+  const fromFile = file && existsSync(file) ? modelsFromYaml(file) : {};
+  const models = (input.models ?? fromFile.models) as Record<string, Plain> | undefined;
+  if (!models || typeof models !== 'object' || Array.isArray(models) || Object.keys(models).length === 0) {
+    throw new VllmError('INVALID_OPTIONS', 'The model manager needs models: pass { models: { name: { model: "/path" } } } or set inference.models in the config file', { option: 'models' });
+  }
+  for (const [name, entry] of Object.entries(models)) {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw new VllmError('INVALID_OPTIONS', `Invalid option "models.${name}": expected engine options, received ${describeValue(entry)}`, { option: `models.${name}` });
+    }
+    const checked = EngineOptionsSchema.partial().safeParse(entry);
+    if (!checked.success) {
+      const { message, option } = formatIssues(checked.error, entry, ` for model "${name}"`);
+      throw new VllmError('INVALID_OPTIONS', message, { option: `models.${name}.${option}` });
+    }
+  }
+  const names = Object.keys(models);
+  const def = input.default ?? env.DEFAULT_MODEL ?? fromFile.default ?? names[0]!;
+  if (!names.includes(def)) {
+    throw new VllmError('UNKNOWN_MODEL', `Unknown default model "${def}"; the catalog has: ${names.map((n) => `"${n}"`).join(', ')}`, { option: 'default' });
+  }
+  return { models, default: def };
 }
 
 export function defaultConfigFile(env: Record<string, string | undefined>): string | undefined {

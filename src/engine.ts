@@ -177,6 +177,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       extra_engine_args: options.engineArgs,
       swap_space: options.swapSpace,
       gpu_memory_gib: options.gpuMemoryGiB ?? null,
+      sleep_mode: options.sleepMode,
       python_executable: python.executable,
     };
     this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));

@@ -16,3 +16,4 @@ export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type Extrac
 export type { TextGenerator, ChatCallOptions } from './generator.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';
 export { Router, type RouterOptions } from './router.js';
+export { ModelManager, type ModelManagerOptions, type ModelCallOptions } from './model-manager.js';

@@ -53,6 +53,10 @@ export const EngineOptionsSchema = z.strictObject({
   tensorParallelSize: z.number().int().min(1).max(64).default(1).describe('Number of GPUs to shard the model over.'),
   enforceEager: z.boolean().default(false).describe('Skip CUDA graphs/torch.compile: faster start, slower decode.'),
   seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Engine random seed.'),
+  sleepMode: z
+    .enum(['off', 'on', 'auto'])
+    .default('off')
+    .describe('vLLM sleep mode (engine.sleep/wakeUp: weights to CPU memory, GPU memory freed): "on" fails where the platform lacks it (CPU), "auto" enables it where it exists. ModelManager uses "auto".'),
   python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.'),
   engineArgs: z
     .record(z.string(), z.unknown())
@@ -101,6 +105,7 @@ export const OPTION_SOURCES: Record<string, OptionSource> = {
   tensorParallelSize: { env: 'VLLM_TENSOR_PARALLEL_SIZE', yaml: 'inference.vllm.tensor_parallel_size' },
   enforceEager: { env: 'VLLM_ENFORCE_EAGER', yaml: 'inference.vllm.enforce_eager' },
   seed: { env: 'VLLM_SEED', yaml: 'inference.vllm.seed' },
+  sleepMode: { env: 'VLLM_SLEEP_MODE', yaml: 'inference.vllm.sleep_mode' },
   python: { env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' },
   engineArgs: { yaml: 'inference.vllm.engine_args' },
   'sampling.maxTokens': { env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' },

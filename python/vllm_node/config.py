@@ -54,6 +54,16 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
                 f'quantization "fp8" needs compute capability 8.9 or newer; this GPU has {cap.major}.{cap.minor}.',
             )
 
+    sleep_mode = options.get("sleep_mode") or "off"
+    if sleep_mode != "off" and "enable_sleep_mode" not in kwargs:
+        available = current_platform.is_sleep_mode_available()
+        if sleep_mode == "on" and not available:
+            raise UnsupportedSetting("sleepMode", f'sleepMode "on": vLLM has no sleep mode on {current_platform.device_type}; use "auto" or "off"')
+        kwargs["enable_sleep_mode"] = available
+        notes.append({"option": "sleepMode", "applied": available, "value": sleep_mode,
+                      "reason": "vLLM sleep mode enabled" if available else
+                      f"{current_platform.device_type} has no sleep mode: a model switch closes and re-creates the engine"})
+
     swap = options.get("swap_space")
     if swap:
         notes.append(_swap_space(swap, kwargs, names, current_platform.is_cpu()))

@@ -87,7 +87,7 @@ def estimate(kwargs: dict[str, Any]) -> Estimate | None:
         cfg = AutoConfig.from_pretrained(kwargs["model"], trust_remote_code=trust)
         text = cfg.get_text_config() if hasattr(cfg, "get_text_config") else cfg
         dtype = kwargs.get("dtype") or "auto"
-        wbytes = _dtype_bytes(getattr(text, "torch_dtype", None) or getattr(text, "dtype", None)) if dtype == "auto" else _dtype_bytes(dtype)
+        wbytes = _dtype_bytes(getattr(text, "dtype", None) or getattr(text, "torch_dtype", None)) if dtype == "auto" else _dtype_bytes(dtype)
         with torch.device("meta"):
             model = AutoModelForCausalLM.from_config(cfg, trust_remote_code=trust)
         fp8 = kwargs.get("quantization") == "fp8"

@@ -16,7 +16,7 @@ import { alive, descendants, explain } from '../helpers/processes.mjs';
  */
 async function remaining(seen: number[], label: string): Promise<string[]> {
   const t = Date.now();
-  while (seen.some(alive) && Date.now() - t < 20_000) await new Promise((r) => setTimeout(r, 250));
+  while (seen.some(alive) && Date.now() - t < 60_000) await new Promise((r) => setTimeout(r, 250));
   const left = seen.filter(alive);
   console.log(`[exit] ${label}: descendants gone ${((Date.now() - t) / 1000).toFixed(1)} s after the child exited`);
   // The assertion names each process left and what it is doing, so a failure says which and why.

@@ -16,7 +16,7 @@ async function vllmProcesses(): Promise<Proc[]> {
 }
 
 /** Polls until no vLLM process is left (vLLM joins its EngineCore with a timeout); returns what remains. */
-async function leftovers(timeoutMs = 20_000): Promise<{ pid: number; args: string }[]> {
+async function leftovers(timeoutMs = 60_000): Promise<{ pid: number; args: string }[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const left = await vllmProcesses();
