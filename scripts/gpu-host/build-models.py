@@ -20,7 +20,11 @@ SHAPES = {
                intermediate_size=9728, tie_word_embeddings=True),
     "8b": dict(hidden_size=4096, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
                intermediate_size=12288, tie_word_embeddings=False),
+    # Config and tokenizer only: run with load_format "dummy" (vLLM makes random weights; no 64 GB checkpoint).
+    "32b": dict(hidden_size=5120, num_hidden_layers=64, num_attention_heads=64, num_key_value_heads=8, head_dim=128,
+                intermediate_size=25600, tie_word_embeddings=False),
 }
+CONFIG_ONLY = {"32b"}
 
 
 def build(name: str, out: str, tokenizer_dir: str) -> None:
@@ -31,6 +35,14 @@ def build(name: str, out: str, tokenizer_dir: str) -> None:
     t = time.time()
     cfg = Qwen3Config(vocab_size=151936, max_position_embeddings=40960, rope_theta=1000000.0, rms_norm_eps=1e-6,
                       torch_dtype="bfloat16", bos_token_id=151643, eos_token_id=151645, **SHAPES[name])
+    if name in CONFIG_ONLY:
+        os.makedirs(target + ".tmp", exist_ok=True)
+        cfg.save_pretrained(target + ".tmp")
+        for f in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copy(os.path.join(tokenizer_dir, f), os.path.join(target + ".tmp", f))
+        os.rename(target + ".tmp", target)
+        print(f"{target}: config only (load_format dummy)")
+        return
     torch.manual_seed(0)
     with torch.device("cuda"):
         model = Qwen3ForCausalLM(cfg).to(torch.bfloat16)

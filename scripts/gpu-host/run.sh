@@ -27,7 +27,7 @@ if [[ ! -f build/Release/vllm_node.node ]] || [[ native/addon.cc -nt build/Relea
   node scripts/build-native.mjs > /tmp/vllm-node-build.log 2>&1 || { tail -30 /tmp/vllm-node-build.log; exit 1; }
 fi
 mkdir -p "$MODELS"
-"$VLLM_NODE_PYTHON" scripts/gpu-host/build-models.py "$MODELS" .models/tiny-qwen3 4b 8b
+"$VLLM_NODE_PYTHON" scripts/gpu-host/build-models.py "$MODELS" .models/tiny-qwen3 4b 8b 32b
 
 case "$STEP" in
   check)
@@ -40,9 +40,18 @@ case "$STEP" in
   bench)
     shift
     BENCH_GPU=1 node bench/gpu.mjs "$@" 2>&1 | tee /tmp/vllm-node-bench.log | grep -v '^(EngineCore\|^(Worker\|^INFO\|^WARNING\|^(APIServer' ;;
+  models)
+    # bench/models.mjs runs longer than one call may: start it detached, then poll with `run.sh poll`.
+    shift
+    mkdir -p /tmp/vllm-node-out
+    setsid nohup bash scripts/gpu-host/models.sh "$MODELS" "$@" > /tmp/vllm-node-out/wrapper.log 2>&1 < /dev/null &
+    sleep "${POLL_S:-420}"; tail -c 6000 /tmp/vllm-node-out/models.log ;;
+  poll)
+    sleep "${POLL_S:-500}"; tail -c 8000 /tmp/vllm-node-out/models.log; tail -5 /tmp/vllm-node-out/wrapper.log ;;
   *) log "unknown step $STEP"; exit 2 ;;
 esac
 if [[ -n "${OUT:-}" ]]; then
   cp docs/benchmarks.md "$OUT/" 2>/dev/null || true
   cp /tmp/vllm-node-*.log "$OUT/" 2>/dev/null || true
+  cp /tmp/vllm-node-out/* "$OUT/" 2>/dev/null || true
 fi
