@@ -32,6 +32,8 @@ def _error(code: str, exc: BaseException, **extra: Any) -> dict[str, Any]:
 
 def _classify_add_error(exc: BaseException) -> str:
     text = str(exc)
+    if type(exc).__name__ == "EngineDeadError":
+        return "ENGINE_DIED"
     if "maximum model length" in text or "maximum context length" in text:
         return "PROMPT_TOO_LONG"
     if "chat template" in text.lower():

@@ -35,6 +35,7 @@ def build(name: str, out: str, tokenizer_dir: str) -> None:
     t = time.time()
     cfg = Qwen3Config(vocab_size=151936, max_position_embeddings=40960, rope_theta=1000000.0, rms_norm_eps=1e-6,
                       torch_dtype="bfloat16", bos_token_id=151643, eos_token_id=151645, **SHAPES[name])
+    cfg.architectures = ["Qwen3ForCausalLM"]  # save_pretrained of a model sets it; a config saved alone lacks it
     if name in CONFIG_ONLY:
         os.makedirs(target + ".tmp", exist_ok=True)
         cfg.save_pretrained(target + ".tmp")
