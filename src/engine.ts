@@ -95,6 +95,8 @@ function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
   // its whole token budget on newlines (xgrammar reads this engine-wide, not per request). Override either
   // through engineArgs.
   const kwargs: Record<string, unknown> = { disable_log_stats: false, structured_outputs_config: { backend: 'xgrammar', disable_any_whitespace: true } };
+  // vLLM's weight-loading progress bar is start-up logging too: shown from logLevel "info" down.
+  if (options.logLevel !== 'debug' && options.logLevel !== 'info') kwargs.use_tqdm_on_load = false;
   for (const [key, name] of Object.entries(VLLM_KWARGS)) {
     const value = options[key as keyof EngineOptions];
     if (value !== undefined && name) kwargs[name] = value;
@@ -177,6 +179,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       extra_engine_args: options.engineArgs,
       swap_space: options.swapSpace,
       python_executable: python.executable,
+      log_level: options.logLevel,
     };
     this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));
     this.#ref();

@@ -38,6 +38,10 @@ export const EngineOptionsSchema = z.strictObject({
   enforceEager: z.boolean().default(false).describe('Skip CUDA graphs/torch.compile: faster start, slower decode.'),
   seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Engine random seed.'),
   python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.'),
+  logLevel: z
+    .enum(['debug', 'info', 'warning', 'error', 'critical'])
+    .default('warning')
+    .describe("Level of vLLM's own log lines (always on stderr, never stdout); \"info\" shows vLLM's start-up progress."),
   engineArgs: z
     .record(z.string(), z.unknown())
     .default({})
@@ -85,6 +89,7 @@ export const OPTION_SOURCES: Record<string, OptionSource> = {
   enforceEager: { env: 'VLLM_ENFORCE_EAGER', yaml: 'inference.vllm.enforce_eager' },
   seed: { env: 'VLLM_SEED', yaml: 'inference.vllm.seed' },
   python: { env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' },
+  logLevel: { env: 'VLLM_NODE_LOG_LEVEL', yaml: 'inference.vllm.log_level' },
   engineArgs: { yaml: 'inference.vllm.engine_args' },
   'sampling.maxTokens': { env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' },
   'sampling.temperature': { env: 'DEFAULT_TEMPERATURE', yaml: 'inference.sampling.temperature' },
