@@ -8,6 +8,7 @@ import type { TextGenerator } from './generator.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
+import { checkModel } from './model-path.js';
 import { loadBinding, type NativeEngine } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
 import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
@@ -136,6 +137,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     const { signal, ...resolveOptions } = createOptions ?? {};
     try {
       const resolved = resolveEngineOptions(options, resolveOptions);
+      resolved.model = checkModel(resolved.model);
       const python = resolvePython(resolved.python, resolveOptions.env);
       const binding = loadBinding(python);
       return await exclusiveStart(signal, async () => {

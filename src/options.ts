@@ -13,7 +13,7 @@ export const SamplingDefaultsSchema = z.strictObject({
 });
 
 export const EngineOptionsSchema = z.strictObject({
-  model: z.string().min(1).describe('Path of a local Hugging Face model folder (or a hub id when online).'),
+  model: z.string().min(1).describe('Path of a local Hugging Face model folder (checked before vLLM starts; see below), or a hub id such as `org/name` that vLLM resolves itself.'),
   quantization: z
     .string()
     .min(1)

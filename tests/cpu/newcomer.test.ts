@@ -1,10 +1,32 @@
-// What a new user meets first: vLLM's logs (quiet by default, never on stdout).
+// What a new user meets first: a model path that is wrong, and vLLM's logs (quiet by default, never on stdout).
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { CPU_ENGINE_FIXTURE, requireModel, ROOT } from '../helpers/models.js';
+import { Engine } from '../../src/index.js';
+import { rejection } from '../helpers/errors.js';
+import { cpuOptions, CPU_ENGINE_FIXTURE, requireModel, ROOT } from '../helpers/models.js';
+
+const noConfig = { configFile: false as const };
+
+describe('a model path that is wrong', () => {
+  it('no such folder: MODEL_NOT_FOUND before vLLM starts, not a hub-id complaint', async () => {
+    const err = await rejection(Engine.create(cpuOptions({ model: '/nonexistent/models/qwen' }), noConfig));
+    expect(err.code).toBe('MODEL_NOT_FOUND');
+    expect(err.message).toContain('no such folder: /nonexistent/models/qwen; vllm-node never downloads');
+    expect(err.message).not.toContain('Repo id');
+  });
+
+  it('a folder without config.json: MODEL_NOT_FOUND', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vllm-node-empty-model-'));
+    const err = await rejection(Engine.create(cpuOptions({ model: dir }), noConfig));
+    expect(err.code).toBe('MODEL_NOT_FOUND');
+    expect(err.message).toContain('has no config.json');
+  });
+});
 
 describe('vLLM logs', () => {
   it('by default: only warnings and errors, on stderr; stdout holds only what the program prints', async () => {
