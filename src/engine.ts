@@ -142,7 +142,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       const binding = loadBinding(python);
       return await exclusiveStart(signal, async () => {
         if (signal?.aborted) throw abortedError(signal);
-        let startup!: Engine['startupPromise'];
+        let startup!: Promise<void>;
         const engine = new Engine(resolved, python, binding.NativeEngine, (p) => (startup = p));
         const onAbort = () => void engine.close();
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -160,8 +160,6 @@ export class Engine implements AsyncDisposable, TextGenerator {
       throw withCallerStack(err, stack);
     }
   }
-
-  private startupPromise!: Promise<void>;
 
   private constructor(
     options: EngineOptions,
