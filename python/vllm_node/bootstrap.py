@@ -20,7 +20,8 @@ class _OwnEnvFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
-        return not (record.msg.startswith("Unknown vLLM environment variable") and args and str(args[0]).startswith("VLLM_NODE_"))
+        msg = record.msg if isinstance(record.msg, str) else ""
+        return not (msg.startswith("Unknown vLLM environment variable") and args and str(args[0]).startswith("VLLM_NODE_"))
 
 
 def set_log_level(level: str | None) -> None:
