@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Local first, cloud endpoint on local failure: the seed's hybrid strategy.
+// Local first, cloud endpoint on local failure: the hybrid strategy.
 // Usage: OPENAI_BASE_URL=http://host:8000/v1 OPENAI_MODEL=name node examples/cloud-fallback.mjs [local-model]
 import { Engine, RemoteGenerator, Router } from 'vllm-node';
 

@@ -20,7 +20,7 @@ const Job = z.object({
   remote: z.boolean(),
 });
 
-// The CPU cannot run the seed's fp8 settings: ask for what it can do, explicitly (never silently).
+// The CPU cannot run the default fp8 settings: ask for what it can do, explicitly (never silently).
 const cpu = {
   quantization: null,
   kvCacheDtype: 'auto',
@@ -30,16 +30,22 @@ const cpu = {
   engineArgs: { kv_cache_memory_bytes: 512 * 1024 * 1024 },
 };
 const started = Date.now();
-const engine = await Engine.create({ model, ...(process.env.DEMO_GPU ? {} : cpu) }, { configFile: false });
+// vLLM's own log lines go to stderr, at "warning" by default; the CPU backend's warnings are performance hints
+// (libtcmalloc, Triton), so the demo asks for errors only. VLLM_NODE_LOG_LEVEL=info shows vLLM's start-up.
+const logLevel = process.env.VLLM_NODE_LOG_LEVEL ?? 'error';
+const engine = await Engine.create({ model, logLevel, ...(process.env.DEMO_GPU ? {} : cpu) }, { configFile: false });
 console.log(`engine ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${engine.info.model} on ${engine.info.device.platform}, vLLM ${engine.info.vllmVersion}`);
 
+// Progress on stderr: a bar redrawn in place on a terminal, one line per item otherwise (a log, a pipe, CI).
+function progress(done, total) {
+  if (!process.stderr.isTTY) return void process.stderr.write(`extracted ${done}/${total}\n`);
+  const width = 24;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] extracted ${done}/${total}${done === total ? '\n' : ''}`);
+}
+
 const t0 = Date.now();
-const results = await engine.extractMany(postings, Job, {
-  temperature: 0,
-  maxTokens: 120,
-  onProgress: (done, total) => process.stderr.write(`\rextracted ${done}/${total}`),
-});
-process.stderr.write('\n');
+const results = await engine.extractMany(postings, Job, { temperature: 0, maxTokens: 120, onProgress: progress });
 for (const [i, r] of results.entries()) {
   console.log(JSON.stringify(r.ok ? { posting: i, ...r.value } : { posting: i, error: r.error.code, message: r.error.message }));
 }

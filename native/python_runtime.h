@@ -1,5 +1,6 @@
 // Owns the one embedded CPython interpreter of the process: initialised once, never finalised
-// (finalising with torch loaded can crash; see docs/architecture.md).
+// (Py_Finalize with torch and numpy loaded can crash, CPython issue #142135; engines are shut down at exit
+// instead, and the process's exit reclaims the interpreter).
 #pragma once
 #include <string>
 #include <vector>

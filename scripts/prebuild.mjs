@@ -3,8 +3,8 @@
 // Python that vllm-node will use (VLLM_NODE_PYTHON, else .venv) and stores it where the loader
 // (src/native/addon.ts) looks first: prebuilds/<platform>-<arch>/py3XX/vllm_node.node + vllm_node.json.
 // The addon is compiled against one Python minor, so run it once per Python minor to ship; `npm pack` then
-// includes prebuilds/. CMakeLists.txt stays the only build description (no binding.gyp): prebuildify's
-// node-gyp step is scripts/prebuild-cmake-js.mjs, which runs cmake-js.
+// includes prebuilds/. Release builds use CMakeLists.txt (not binding.gyp): prebuildify's node-gyp step is
+// scripts/prebuild-cmake-js.mjs, which runs cmake-js.
 //   --out DIR   write DIR/prebuilds/... instead of the package's own prebuilds/ (a checkout's prebuilds/ is
 //               loaded before build/Release, so a stale one would shadow your source builds)
 import { execFileSync } from 'node:child_process';

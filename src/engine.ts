@@ -8,6 +8,7 @@ import type { TextGenerator } from './generator.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
+import { checkModel } from './model-path.js';
 import { loadBinding, type NativeEngine } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
 import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
@@ -95,6 +96,8 @@ function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
   // its whole token budget on newlines (xgrammar reads this engine-wide, not per request). Override either
   // through engineArgs.
   const kwargs: Record<string, unknown> = { disable_log_stats: false, structured_outputs_config: { backend: 'xgrammar', disable_any_whitespace: true } };
+  // vLLM's weight-loading progress bar is start-up logging too: shown from logLevel "info" down.
+  if (options.logLevel !== 'debug' && options.logLevel !== 'info') kwargs.use_tqdm_on_load = false;
   for (const [key, name] of Object.entries(VLLM_KWARGS)) {
     const value = options[key as keyof EngineOptions];
     if (value !== undefined && name) kwargs[name] = value;
@@ -134,11 +137,12 @@ export class Engine implements AsyncDisposable, TextGenerator {
     const { signal, ...resolveOptions } = createOptions ?? {};
     try {
       const resolved = resolveEngineOptions(options, resolveOptions);
+      resolved.model = checkModel(resolved.model);
       const python = resolvePython(resolved.python, resolveOptions.env);
       const binding = loadBinding(python);
       return await exclusiveStart(signal, async () => {
         if (signal?.aborted) throw abortedError(signal);
-        let startup!: Engine['startupPromise'];
+        let startup!: Promise<void>;
         const engine = new Engine(resolved, python, binding.NativeEngine, (p) => (startup = p));
         const onAbort = () => void engine.close();
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -156,8 +160,6 @@ export class Engine implements AsyncDisposable, TextGenerator {
       throw withCallerStack(err, stack);
     }
   }
-
-  private startupPromise!: Promise<void>;
 
   private constructor(
     options: EngineOptions,
@@ -179,6 +181,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       gpu_memory_gib: options.gpuMemoryGiB ?? null,
       sleep_mode: options.sleepMode,
       python_executable: python.executable,
+      log_level: options.logLevel,
     };
     this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));
     this.#ref();

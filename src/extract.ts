@@ -60,10 +60,36 @@ export function parseExtraction<S extends z.ZodType>(schema: S, rawText: string)
   return parsed.data;
 }
 
+/**
+ * A JSON Schema document as a zod schema that validates output (zod's converter; draft-7 unless the document's
+ * `$schema` says otherwise). INVALID_OPTIONS when zod cannot convert it.
+ */
+export function fromJsonSchema(jsonSchema: Record<string, unknown>): z.ZodType {
+  try {
+    return z.fromJSONSchema(jsonSchema as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'draft-7' });
+  } catch (err) {
+    throw new VllmError('INVALID_OPTIONS', `The JSON Schema cannot be used to validate output: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export async function extract<S extends z.ZodType>(backend: ChatBackend, input: string, schema: S, options: ExtractOptions = {}): Promise<z.output<S>> {
+  return extractWith(backend, input, schema, toJsonSchema(schema), options);
+}
+
+/**
+ * The one extraction: decoding constrained to `jsonSchema`, the truncation check, then `schema` validates and
+ * types the output. `extract` derives the JSON Schema from the zod schema; the CLI passes its JSON Schema file
+ * unchanged together with `fromJsonSchema(file)`.
+ */
+export async function extractWith<S extends z.ZodType>(
+  backend: ChatBackend,
+  input: string,
+  schema: S,
+  jsonSchema: Record<string, unknown>,
+  options: ExtractOptions = {},
+): Promise<z.output<S>> {
   if (typeof input !== 'string') throw new VllmError('INVALID_REQUEST', `Expected input to be a string, received ${input === null ? 'null' : typeof input}`);
   const { instructions, ...sampling } = options;
-  const jsonSchema = toJsonSchema(schema);
   const result = await backend.chatDetailed(extractionMessages(input, jsonSchema, instructions), { ...sampling, jsonSchema });
   if (result.finishReason === 'length') {
     throw new VllmError('OUTPUT_INVALID', `The output was cut off at maxTokens (${result.outputTokens} tokens) before the JSON was complete; raise maxTokens`, { rawText: result.rawText });

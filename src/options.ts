@@ -16,7 +16,7 @@ export const SamplingDefaultsSchema = z.strictObject({
 });
 
 export const EngineOptionsSchema = z.strictObject({
-  model: z.string().min(1).describe('Path of a local Hugging Face model folder (or a hub id when online).'),
+  model: z.string().min(1).describe('Path of a local Hugging Face model folder (checked before vLLM starts; see below), or a hub id such as `org/name` that vLLM resolves itself.'),
   quantization: z
     .string()
     .min(1)
@@ -58,6 +58,10 @@ export const EngineOptionsSchema = z.strictObject({
     .default('off')
     .describe('vLLM sleep mode (engine.sleep/wakeUp: weights to CPU memory, GPU memory freed): "on" fails where the platform lacks it (CPU), "auto" enables it where it exists. ModelManager uses "auto".'),
   python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.'),
+  logLevel: z
+    .enum(['debug', 'info', 'warning', 'error', 'critical'])
+    .default('warning')
+    .describe("Level of vLLM's own log lines (always on stderr, never stdout); \"info\" shows vLLM's start-up progress."),
   engineArgs: z
     .record(z.string(), z.unknown())
     .default({})
@@ -107,6 +111,7 @@ export const OPTION_SOURCES: Record<string, OptionSource> = {
   seed: { env: 'VLLM_SEED', yaml: 'inference.vllm.seed' },
   sleepMode: { env: 'VLLM_SLEEP_MODE', yaml: 'inference.vllm.sleep_mode' },
   python: { env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' },
+  logLevel: { env: 'VLLM_NODE_LOG_LEVEL', yaml: 'inference.vllm.log_level' },
   engineArgs: { yaml: 'inference.vllm.engine_args' },
   'sampling.maxTokens': { env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' },
   'sampling.temperature': { env: 'DEFAULT_TEMPERATURE', yaml: 'inference.sampling.temperature' },

@@ -88,10 +88,16 @@ export class RemoteGenerator implements TextGenerator {
     return (await this.chatDetailed(messages, options)).text;
   }
 
-  async chatDetailed(messages: ChatMessage[], options?: ChatCallOptions): Promise<GenerationResult> {
+  /** A chat request body: the sampling options, plus vLLM's `chat_template` extension when given. */
+  #chatBody(options: ChatCallOptions | undefined) {
     const { chatTemplate, ...rest } = options ?? {};
     const { body, signal } = this.#body(rest);
     if (chatTemplate !== undefined) body.chat_template = chatTemplate; // vLLM extension
+    return { body, signal };
+  }
+
+  async chatDetailed(messages: ChatMessage[], options?: ChatCallOptions): Promise<GenerationResult> {
+    const { body, signal } = this.#chatBody(options);
     try {
       const r = await this.#client.chat.completions.create({ ...body, messages, stream: false } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, signal ? { signal } : {});
       return this.#result(r.choices[0]?.message?.content ?? '', r.choices[0]?.finish_reason ?? null, r.usage);
@@ -101,7 +107,7 @@ export class RemoteGenerator implements TextGenerator {
   }
 
   async *chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string> {
-    const { body, signal } = this.#body(options);
+    const { body, signal } = this.#chatBody(options);
     try {
       const s = await this.#client.chat.completions.create({ ...body, messages, stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, signal ? { signal } : {});
       for await (const chunk of s) if (chunk.choices[0]?.delta?.content) yield chunk.choices[0].delta.content;

@@ -20,7 +20,7 @@ export interface RequestTimings {
 }
 
 export interface GenerationResult {
-  /** Generated text, trimmed (as the seed's generate returns it). */
+  /** Generated text, trimmed of surrounding whitespace. */
   text: string;
   /** The text exactly as vLLM produced it. */
   rawText: string;

@@ -4,13 +4,48 @@ The host process is Node: `sys.executable` must name a real Python (multiprocess
 registry subprocesses run it), children must be spawned (forking a process with V8 and libuv threads is
 undefined behaviour), and nothing may phone home.
 """
+import logging
 import os
 import sys
 
 _done = False
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# A TORCH_CPP_LOG_LEVEL the user set wins over the one derived from the log level.
+_USER_TORCH_CPP_LEVEL = "TORCH_CPP_LOG_LEVEL" in os.environ
 
-def prepare(python_executable: str | None = None) -> None:
+
+class _OwnEnvFilter(logging.Filter):
+    """vLLM warns about every VLLM_* variable it does not know; vllm-node's own VLLM_NODE_* are not vLLM's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        msg = record.msg if isinstance(record.msg, str) else ""
+        return not (msg.startswith("Unknown vLLM environment variable") and args and str(args[0]).startswith("VLLM_NODE_"))
+
+
+def set_log_level(level: str | None) -> None:
+    """vLLM's own logging level, in this process and in the processes it spawns from now on.
+
+    vLLM configures its logger from VLLM_LOGGING_LEVEL when it is first imported, and its EngineCore and workers
+    (spawned, so they inherit the environment) do the same; an already-imported vLLM is adjusted directly.
+    """
+    name = (level or "warning").upper()
+    if name not in LOG_LEVELS:
+        raise ValueError(f"log level {level!r} is not one of {', '.join(LOG_LEVELS).lower()}")
+    os.environ["VLLM_LOGGING_LEVEL"] = name
+    # Torch's C++ warnings (e.g. the CPU backend's NUMA binding notice) follow the same choice.
+    if not _USER_TORCH_CPP_LEVEL:
+        os.environ["TORCH_CPP_LOG_LEVEL"] = {"DEBUG": "INFO", "CRITICAL": "ERROR"}.get(name, name)
+    if "vllm.logger" in sys.modules:
+        vllm_logger = logging.getLogger("vllm")
+        vllm_logger.setLevel(name)
+        for handler in vllm_logger.handlers:
+            handler.setLevel(name)
+
+
+def prepare(python_executable: str | None = None, log_level: str | None = None) -> None:
+    set_log_level(log_level)
     global _done
     if _done:
         return
@@ -56,4 +91,8 @@ def prepare(python_executable: str | None = None) -> None:
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     # The host's stdout belongs to the host (the CLI writes JSONL there): vLLM logs go to stderr.
     env.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+    # Python code in this process never owns the host's stdout either (a stray print() in vLLM or a library);
+    # spawned children point their descriptor 1 at 2 (child_main).
+    sys.stdout = sys.stderr
+    logging.getLogger("vllm.envs").addFilter(_OwnEnvFilter())
     _done = True

@@ -64,7 +64,7 @@ class Engine:
         self._stop = threading.Event()
         options = json.loads(options_json)
         try:
-            bootstrap.prepare(options.get("python_executable"))
+            bootstrap.prepare(options.get("python_executable"), options.get("log_level"))
             from . import config
 
             started = time.monotonic()

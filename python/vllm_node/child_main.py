@@ -40,5 +40,15 @@ def _tie_to_parent() -> None:
     os.environ["VLLM_NODE_PARENT_PID"] = str(os.getpid())
 
 
+def _stdout_to_stderr() -> None:
+    """The host's stdout is the host's (the CLI writes JSONL there): nothing a child prints may land on it."""
+    try:
+        sys.stdout.flush()
+        os.dup2(2, 1)
+    except (OSError, ValueError):
+        pass
+
+
 if os.environ.get("VLLM_NODE_PARENT_PID"):
     _tie_to_parent()
+    _stdout_to_stderr()

@@ -47,7 +47,7 @@ export function doctor(python?: string): DoctorFinding[] {
   }
   const gpus = report.gpus ?? [];
   if (gpus.length === 0) {
-    out.push({ ok: true, check: 'gpus', detail: 'no CUDA GPU: the CPU backend runs; fp8 is not available', fix: 'On this machine pass quantization: null and kvCacheDtype: "auto" (the seed defaults are fp8).' });
+    out.push({ ok: true, check: 'gpus', detail: 'no CUDA GPU: the CPU backend runs; fp8 is not available', fix: 'On this machine pass quantization: null and kvCacheDtype: "auto" (the default configuration is fp8).' });
   }
   for (const g of gpus) {
     out.push({

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 
 import { Engine } from '../engine.js';
 import { VllmError } from '../errors.js';
-import { extractionMessages } from '../extract.js';
+import { extractWith, fromJsonSchema } from '../extract.js';
 import { doctor } from './doctor.js';
 
 async function readJsonl(file: string | undefined): Promise<unknown[]> {
@@ -57,7 +57,6 @@ async function runBatch(o: Common & { input?: string }, each: (engine: Engine, i
     const results = await Promise.all(
       items.map((item) =>
         each(engine, item)
-          .then((r) => r)
           .catch((e: unknown) => ({ error: e instanceof VllmError ? e.code : 'ERROR', message: (e as Error).message }))
           .finally(() => bar.tick()),
       ),
@@ -90,11 +89,12 @@ common(program.command('chat').description('each line: {"messages": [...]} → {
   runBatch(o, async (engine, item) => ({ text: await engine.chat((item as { messages: never }).messages, sampling(o)) })),
 );
 common(program.command('extract').description('each line: {"input": "..."} or a string → the JSON value').requiredOption('-s, --schema <file>', 'JSON Schema file')).action((o) => {
-  const schema = JSON.parse(readFileSync(o.schema, 'utf8')) as Record<string, unknown>;
-  return runBatch(o, async (engine, item) => {
+  const jsonSchema = JSON.parse(readFileSync(o.schema, 'utf8')) as Record<string, unknown>;
+  // Converted before the engine starts: a schema zod cannot validate with fails at once.
+  const schema = fromJsonSchema(jsonSchema);
+  return runBatch(o, (engine, item) => {
     const input = typeof item === 'string' ? item : (item as { input: string }).input;
-    const r = await engine.chatDetailed(extractionMessages(input, schema), { ...sampling(o), jsonSchema: schema });
-    return JSON.parse(r.rawText);
+    return extractWith(engine, input, schema, jsonSchema, sampling(o));
   });
 });
 common(program.command('bench').description('N concurrent requests; prints output tokens/s').option('-n, --requests <n>', 'requests', '64')).action(async (o) => {

@@ -95,7 +95,7 @@ export function findAddon(pythonVersion: string, search: AddonSearch = {}): Addo
   return { found: false, tried, prebuiltFor: listPrebuilds(root, search.platform, search.arch) };
 }
 
-/** The command that builds the addon from source (cmake-js/CMake) for `pythonExecutable`, run in the package. */
+/** The command that builds the addon from source (cmake-js with CMake, else node-gyp) for `pythonExecutable`, run in the package. */
 export function sourceBuildCommand(root: string, pythonExecutable: string): string {
   return `cd ${root} && VLLM_NODE_PYTHON=${pythonExecutable} npm run build:native`;
 }
@@ -117,8 +117,9 @@ export function addonNotFoundError(
   return new VllmError(
     otherBuilds.length ? 'PYTHON_NOT_FOUND' : 'ADDON_NOT_FOUND',
     `No vllm-node addon for Python ${python.version} (${python.executable}, from ${python.source}): ${prebuilt}, and ${localText}. ` +
-      `Build it from source with cmake-js for this Python: \`${sourceBuildCommand(root, python.executable)}\` ` +
-      '(needs CMake 3.18+, a C++17 compiler and `pip install pybind11` in that Python)' +
+      `Build it from source for this Python: \`${sourceBuildCommand(root, python.executable)}\` ` +
+      '(cmake-js where CMake 3.18+ is installed, else node-gyp, which comes with npm; needs a C++17 compiler, ' +
+      "the Python's headers and `pip install pybind11` in that Python)" +
       (otherBuilds.length ? `, or use a Python ${otherBuilds.join(' / ')} venv (VLLM_NODE_PYTHON or the \`python\` option).` : '.'),
   );
 }

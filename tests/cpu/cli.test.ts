@@ -1,5 +1,7 @@
 // The CLI on this machine's real environment and on broken ones.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -51,5 +53,37 @@ describe('vllm-node generate', () => {
     const lines = out.trim().split('\n');
     expect(lines).toHaveLength(2);
     for (const l of lines) expect(JSON.parse(l)).toMatchObject({ outputTokens: expect.any(Number) });
+  });
+});
+
+describe('vllm-node extract', () => {
+  it('goes through the one extraction: output cut off at --max-tokens is an OUTPUT_INVALID line, not a JSON.parse crash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vllm-node-cli-extract-'));
+    const schemaFile = join(dir, 'job.schema.json');
+    writeFileSync(schemaFile, JSON.stringify({ type: 'object', properties: { title: { type: 'string' } }, required: ['title'] }));
+    // Three tokens cannot hold a complete {"title": "..."} object: each item is cut off at maxTokens.
+    const child = spawn(process.execPath, [CLI, 'extract', '--cpu', '--model', requireModel(), '--schema', schemaFile, '--max-tokens', '3'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.end(['{"input":"Senior Go Engineer, Remote"}', '"Data Analyst in Berlin"', ''].join('\n'));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { error?: string; message?: string });
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l.error).toBe('OUTPUT_INVALID');
+      expect(l.message).toContain('cut off at maxTokens');
+    }
+  });
+
+  it('a JSON Schema zod cannot validate with fails before the engine starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vllm-node-cli-extract-'));
+    const schemaFile = join(dir, 'bad.schema.json');
+    writeFileSync(schemaFile, JSON.stringify({ type: 'no-such-type' }));
+    const r = spawnSync(process.execPath, [CLI, 'extract', '--model', requireModel(), '--schema', schemaFile], { encoding: 'utf8', input: '"x"\n' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('INVALID_OPTIONS: The JSON Schema cannot be used to validate output');
   });
 });

@@ -1,4 +1,8 @@
 // The foundation, end to end against the real vLLM CPU engine and the tiny Qwen3-shaped model.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
@@ -9,8 +13,10 @@ const noConfig = { configFile: false as const };
 let engine: Engine;
 
 describe('embedded engine on the CPU', () => {
-  it('a bad model path rejects with MODEL_LOAD_FAILED and the process survives', async () => {
-    const err = await rejection(Engine.create(cpuOptions({ model: '/nonexistent/model' }), noConfig));
+  it('a model folder vLLM cannot load rejects with MODEL_LOAD_FAILED and the process survives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vllm-node-bad-model-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'no-such-architecture' }));
+    const err = await rejection(Engine.create(cpuOptions({ model: dir }), noConfig));
     expect(err.code).toBe('MODEL_LOAD_FAILED');
     expect(err.pyType).toBeTruthy();
     expect(err.pythonTraceback).toContain('Traceback');

@@ -1,12 +1,12 @@
-// The published package, as a new user gets it: the release steps (`npm run prebuildify`, `npm pack`) in a
-// staging copy, `npm install <tarball>` into an empty project (offline, from the npm cache), then the CLI's
+// The published package, as a new user gets it: `npm pack` from a clean clone (prepack compiles dist/), the
+// release steps (`npm run prebuildify`, `npm pack`) in a staging copy, `npm install <tarball>` into an empty project (offline, from the npm cache), then the CLI's
 // doctor and a small script that imports 'vllm-node' and generates on the CPU. The package's Python side is
 // the project's .venv, found through VLLM_NODE_PYTHON as a user would point it at theirs.
 // Every child process is asynchronous: a synchronous one would block this worker's event loop (vitest's RPC).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -58,8 +58,18 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'vllm-node-pack-'));
   minor = (await ok(PYTHON, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { cwd: tmp })).stdout.trim();
   pyTag = `py${minor.replace('.', '')}`;
-  // 1. What git and `npm run build:ts` hold, packed without prebuilds (a checkout has none).
-  await npm(['pack', '--pack-destination', tmp], ROOT).then((r) => (timings.packSource = r.seconds));
+  // 1. A clean clone (the files git would give: tracked and untracked-but-not-ignored, so no dist/ and no
+  // build/), with the checkout's node_modules as `npm ci` would make them: `npm pack` builds dist/ (prepack).
+  const clone = join(tmp, 'clone');
+  const listed = (await ok('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT })).stdout.split('\0');
+  for (const f of listed) {
+    if (!f || /^(node_modules|\.venv|\.models|build|dist)(\/|$)/.test(f) || !existsSync(join(ROOT, f))) continue;
+    mkdirSync(dirname(join(clone, f)), { recursive: true });
+    cpSync(join(ROOT, f), join(clone, f), { verbatimSymlinks: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+  expect(existsSync(join(clone, 'dist'))).toBe(false);
+  await npm(['pack', '--pack-destination', tmp], clone).then((r) => (timings.packSource = r.seconds));
   const first = readdirSync(tmp).find((f) => f.endsWith('.tgz'))!;
   const release = join(tmp, 'release');
   mkdirSync(release);
@@ -101,6 +111,9 @@ describe('npm package', () => {
       'python/vllm_node/child_main.py',
       'native/addon.cc',
       'CMakeLists.txt',
+      'binding.gyp',
+      'scripts/install.mjs',
+      'scripts/python_build_info.py',
       'scripts/build-native.mjs',
       'scripts/setup-python.sh',
       'requirements-cpu.txt',
@@ -108,7 +121,7 @@ describe('npm package', () => {
     ]) {
       expect(files, f).toContain(f);
     }
-    const unexpected = files.filter((f) => /^(src|tests|bench|examples|docs|build|\.venv|\.models|node_modules|scripts\/gpu-host)\/|\.map$|binding\.gyp/.test(f));
+    const unexpected = files.filter((f) => /^(src|tests|bench|examples|docs|build|\.venv|\.models|node_modules|scripts\/gpu-host)\/|\.map$/.test(f));
     expect(unexpected).toEqual([]);
     expect(timings.unpackedKiB).toBeLessThan(5 * 1024);
   });

@@ -1,0 +1,69 @@
+// RemoteGenerator's request bodies, against a local fake OpenAI-compatible endpoint (no model, no vLLM).
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { RemoteGenerator } from '../../src/index.js';
+
+const bodies: Record<string, unknown>[] = [];
+let server: Server;
+let remote: RemoteGenerator;
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    bodies.push(body);
+    if (body.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const text of ['Go ', 'Engineer']) {
+        res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`);
+      }
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'x',
+        object: 'chat.completion',
+        created: 0,
+        model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Go Engineer' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  remote = new RemoteGenerator({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, model: 'm' });
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe('RemoteGenerator chat with chatTemplate', () => {
+  const messages = [{ role: 'user', content: 'Title of: Go Engineer, Remote?' }];
+  const chatTemplate = '{% for m in messages %}{{ m.content }}{% endfor %}';
+
+  it('chatStream sends chat_template (vLLM extension) instead of rejecting it as a sampling option', async () => {
+    bodies.length = 0;
+    const deltas: string[] = [];
+    for await (const d of remote.chatStream(messages, { chatTemplate, maxTokens: 5 })) deltas.push(d);
+    expect(deltas.join('')).toBe('Go Engineer');
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).toMatchObject({ chat_template: chatTemplate, max_tokens: 5, stream: true, messages });
+  });
+
+  it('chatDetailed sends the same body, without streaming', async () => {
+    bodies.length = 0;
+    const r = await remote.chatDetailed(messages, { chatTemplate, maxTokens: 5 });
+    expect(r).toMatchObject({ text: 'Go Engineer', finishReason: 'stop', outputTokens: 2 });
+    expect(bodies[0]).toMatchObject({ chat_template: chatTemplate, max_tokens: 5, messages });
+    expect(bodies[0]!.stream).toBe(false);
+  });
+});
