@@ -79,7 +79,7 @@ describe.each(majors)('%s', (_label, ai) => {
         execute: async ({ city }: { city: string }) => ({ city, celsius: 21 }),
       }),
     };
-    const call = { model: vllm('tiny'), tools, toolChoice: 'required' as const, prompt: 'Weather in Oslo?', maxOutputTokens: 30, temperature: 0 };
+    const call = { model: vllm('tiny'), tools, toolChoice: 'required' as const, prompt: 'Weather in Oslo?', maxOutputTokens: 80, temperature: 0 };
     const r = await ai.generateText(call);
     expect(r.toolCalls).toHaveLength(1);
     expect(r.toolCalls[0]?.toolName).toBe('weather');

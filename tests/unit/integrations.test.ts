@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { mapCallOptions, mapFinishReason, mapUsage } from '../../src/ai-sdk/call-options.js';
+import { createVllm } from '../../src/ai-sdk/index.js';
 import { toChatMessages } from '../../src/ai-sdk/prompt.js';
 import { forcedToolCallSchema, parseToolCallJson, renderToolCall, splitToolCalls, ToolCallSplitter } from '../../src/integrations/tool-calls.js';
 import { samplingPayload } from '../../src/sampling.js';
@@ -118,5 +119,59 @@ describe('AI SDK prompts', () => {
       { role: 'tool', content: '{"celsius":21}' },
     ]);
     expect(warnings).toEqual([expect.objectContaining({ type: 'unsupported', feature: 'file parts (image/png)' })]);
+  });
+});
+
+describe('AI SDK model over a stub generator', () => {
+  const prompt = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }];
+  const stub = (deltas: string[], seen: { signal?: AbortSignal; returned?: boolean } = {}) =>
+    ({
+      async *chatStream(_m: unknown, o: { signal?: AbortSignal; onFinish?: (r: unknown) => void }) {
+        if (o.signal) seen.signal = o.signal;
+        try {
+          for (const d of deltas) yield d;
+          o.onFinish?.({ text: '', rawText: deltas.join(''), finishReason: 'stop', promptTokens: 4, outputTokens: deltas.length, timings: null });
+        } finally {
+          seen.returned = true;
+        }
+      },
+    }) as never;
+  const read = async (stream: ReadableStream<{ type: string }>) => {
+    const parts: { type: string }[] = [];
+    for await (const p of stream as unknown as AsyncIterable<{ type: string }>) parts.push(p);
+    return parts;
+  };
+
+  it('a forced tool call streamed in many deltas (pulls that enqueue nothing) still ends in a tool-call', async () => {
+    const json = '{"name": "a", "arguments": {"x": 1}}';
+    const { stream } = await createVllm(stub([...json]))('m').doStream({
+      prompt,
+      tools: [{ type: 'function', name: 'a', inputSchema: { type: 'object' } }],
+      toolChoice: { type: 'required' },
+    });
+    const parts = await read(stream);
+    expect(parts.map((p) => p.type)).toEqual(['stream-start', 'response-metadata', 'tool-call', 'finish']);
+    expect(parts[2]).toMatchObject({ toolName: 'a', input: '{"x":1}' });
+    expect(parts[3]).toMatchObject({ finishReason: { unified: 'tool-calls' }, usage: { inputTokens: { total: 4 }, outputTokens: { total: json.length } } });
+  });
+
+  it('auto tool mode: text around a call, in order', async () => {
+    const { stream } = await createVllm(stub(['Sure. <tool', '_call>\n{"name": "a", "arguments": {}}\n</tool_call>']))('m').doStream({
+      prompt,
+      tools: [{ type: 'function', name: 'a', inputSchema: { type: 'object' } }],
+    });
+    expect((await read(stream)).map((p) => p.type)).toEqual(['stream-start', 'response-metadata', 'text-start', 'text-delta', 'text-end', 'tool-call', 'finish']);
+  });
+
+  it('cancelling the stream aborts the signal given to the generator and closes its iterator', async () => {
+    const seen: { signal?: AbortSignal; returned?: boolean } = {};
+    const { stream } = await createVllm(stub(['a', 'b', 'c'], seen))('m').doStream({ prompt });
+    const reader = stream.getReader();
+    await reader.read();
+    await reader.read();
+    await reader.read();
+    await reader.cancel();
+    expect(seen.signal?.aborted).toBe(true);
+    expect(seen.returned).toBe(true);
   });
 });
