@@ -4,7 +4,7 @@
 // the project's .venv, found through VLLM_NODE_PYTHON as a user would point it at theirs.
 // Every child process is asynchronous: a synchronous one would block this worker's event loop (vitest's RPC).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -152,8 +152,13 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('vllm-node'), platfor
   }, 600_000); // a whole engine start in a fresh process: minutes on a busy 2-core machine
 
   it('with the optional peers installed, the AI SDK provider and ChatVllm each answer one call; CommonJS require works', async () => {
-    // Offline, from the npm cache that installing this repository's devDependencies filled.
-    await npm(['install', '--offline', 'ai@^7', '@ai-sdk/provider@^4', '@ai-sdk/provider-utils@^5', '@langchain/core@^1'], app);
+    // The peers as this repository installed them (its devDependencies), linked into the project as npm links a
+    // folder dependency: offline, and each peer finds its own dependencies from its real path.
+    mkdirSync(join(app, 'node_modules', '@ai-sdk'), { recursive: true });
+    mkdirSync(join(app, 'node_modules', '@langchain'), { recursive: true });
+    for (const peer of ['ai', '@ai-sdk/provider', '@ai-sdk/provider-utils', '@langchain/core']) {
+      symlinkSync(join(ROOT, 'node_modules', peer), join(app, 'node_modules', peer));
+    }
     writeFileSync(
       join(app, 'peers.mjs'),
       `import { generateText } from 'ai';
