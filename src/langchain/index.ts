@@ -125,11 +125,10 @@ export class ChatVllm extends BaseChatModel<ChatVllmCallOptions> {
     return { options: out, mode: 'forced' };
   }
 
-  override async _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
+  override async _generate(messages: BaseMessage[], options: this['ParsedCallOptions']): Promise<ChatResult> {
     const { options: call, mode } = this.#request(options);
     const result = await this.engine.chatDetailed(toChatMessages(messages), call);
     const { text, calls } = readOutput(result.rawText, mode);
-    if (text) await runManager?.handleLLMNewToken(text);
     const message = aiMessage(text, calls, result);
     return {
       generations: [{ text, message, generationInfo: { finish_reason: result.finishReason } }],
