@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 
-import type { TextGenerator } from './generator.js';
+import type { ChatOptions, TextGenerator } from './generator.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
@@ -14,7 +14,7 @@ import { resolvePython, type PythonInfo } from './native/python.js';
 import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
 import { samplingPayload } from './sampling.js';
-import type { ChatMessage, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings } from './types.js';
+import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings } from './types.js';
 
 interface Pending {
   kind: 'request' | 'call';
@@ -74,10 +74,7 @@ function abortedError(signal: AbortSignal): VllmError {
   return new VllmError('ENGINE_CLOSED', 'Engine.create was aborted: the engine was closed before it was ready', { cause: signal.reason });
 }
 
-export interface ChatOptions {
-  /** A Jinja chat template for models without one (base models). */
-  chatTemplate?: string;
-}
+export type { ChatOptions } from './generator.js';
 
 function timings(m: RawMetrics | null | undefined): RequestTimings | null {
   if (!m || !m.lastTokenTs) return null;
@@ -226,13 +223,13 @@ export class Engine implements AsyncDisposable, TextGenerator {
   }
 
   chatDetailed(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): Promise<GenerationResult> {
-    const { chatTemplate, rest } = splitChat(options);
-    return this.#run(this.#chatInput(messages, chatTemplate), rest, new Error().stack);
+    const { chatTemplate, tools, rest } = splitChat(options);
+    return this.#run(this.#chatInput(messages, chatTemplate, tools), rest, new Error().stack);
   }
 
   chatStream(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): AsyncIterable<string> {
-    const { chatTemplate, rest } = splitChat(options);
-    return this.#stream(() => this.#chatInput(messages, chatTemplate), rest);
+    const { chatTemplate, tools, onFinish, rest } = splitChat(options);
+    return this.#stream(() => this.#chatInput(messages, chatTemplate, tools), rest, onFinish);
   }
 
   /** Typed extraction: constrained to the schema's JSON Schema, validated and typed by the schema. */
@@ -321,7 +318,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     return prompt;
   }
 
-  #chatInput(messages: unknown, chatTemplate: string | undefined): Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template'> {
+  #chatInput(messages: unknown, chatTemplate: string | undefined, tools: ChatTool[] | undefined): Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template' | 'tools'> {
     if (!Array.isArray(messages) || messages.length === 0) {
       throw new VllmError('INVALID_REQUEST', 'Expected messages to be a non-empty array of { role, content }');
     }
@@ -330,10 +327,11 @@ export class Engine implements AsyncDisposable, TextGenerator {
         throw new VllmError('INVALID_REQUEST', `Expected messages[${i}] to be { role: string, content: string }`);
       }
     }
-    const input: Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template'> = {
+    const input: Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template' | 'tools'> = {
       messages: (messages as ChatMessage[]).map((m) => ({ role: m.role, content: m.content })),
     };
     if (chatTemplate !== undefined) input.chat_template = chatTemplate;
+    if (tools !== undefined && tools.length > 0) input.tools = tools;
     return input;
   }
 
@@ -409,7 +407,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     }
   }
 
-  async *#stream(input: () => Partial<Extract<Command, { op: 'add' }>>, options: unknown): AsyncGenerator<string> {
+  async *#stream(input: () => Partial<Extract<Command, { op: 'add' }>>, options: unknown, onFinish?: (result: GenerationResult) => void): AsyncGenerator<string> {
     const queue: string[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
@@ -418,8 +416,10 @@ export class Engine implements AsyncDisposable, TextGenerator {
       queue.push(text);
       wake?.();
     });
+    let result: GenerationResult | undefined;
     done.then(
-      () => {
+      (r) => {
+        result = r;
         finished = true;
         wake?.();
       },
@@ -436,7 +436,10 @@ export class Engine implements AsyncDisposable, TextGenerator {
           continue;
         }
         if (failure) throw failure;
-        if (finished) return;
+        if (finished) {
+          if (result) onFinish?.(result);
+          return;
+        }
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
@@ -528,12 +531,20 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
 function splitChat(options: (import('./options.js').SamplingOptions & ChatOptions) | undefined): {
   chatTemplate: string | undefined;
+  tools: ChatTool[] | undefined;
+  onFinish: ((result: GenerationResult) => void) | undefined;
   rest: unknown;
 } {
-  if (!options || typeof options !== 'object') return { chatTemplate: undefined, rest: options };
-  const { chatTemplate, ...rest } = options;
+  if (!options || typeof options !== 'object') return { chatTemplate: undefined, tools: undefined, onFinish: undefined, rest: options };
+  const { chatTemplate, tools, onFinish, ...rest } = options;
   if (chatTemplate !== undefined && typeof chatTemplate !== 'string') {
-    throw new VllmError('INVALID_OPTIONS', 'Invalid option "chatTemplate": expected a string');
+    throw new VllmError('INVALID_OPTIONS', 'Invalid option "chatTemplate": expected a string', { option: 'chatTemplate' });
   }
-  return { chatTemplate, rest };
+  if (tools !== undefined && (!Array.isArray(tools) || tools.some((t) => typeof t?.function?.name !== 'string'))) {
+    throw new VllmError('INVALID_OPTIONS', 'Invalid option "tools": expected an array of { type: "function", function: { name, parameters } }', { option: 'tools' });
+  }
+  if (onFinish !== undefined && typeof onFinish !== 'function') {
+    throw new VllmError('INVALID_OPTIONS', 'Invalid option "onFinish": expected a function', { option: 'onFinish' });
+  }
+  return { chatTemplate, tools, onFinish, rest };
 }

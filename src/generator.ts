@@ -2,9 +2,19 @@ import type { z } from 'zod';
 
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { SamplingOptions } from './options.js';
-import type { ChatMessage, GenerationResult } from './types.js';
+import type { ChatMessage, ChatTool, GenerationResult } from './types.js';
 
-export type ChatCallOptions = SamplingOptions & { chatTemplate?: string };
+/** Chat-only options, next to the sampling options. */
+export interface ChatOptions {
+  /** A Jinja chat template for models without one (base models). */
+  chatTemplate?: string;
+  /** Tools the chat template lists for the model (it decides the tool-call format, e.g. Qwen3's `<tool_call>`). */
+  tools?: ChatTool[];
+  /** chatStream: called once the stream has ended, with the finish reason and the token counts. */
+  onFinish?: (result: GenerationResult) => void;
+}
+
+export type ChatCallOptions = SamplingOptions & ChatOptions;
 
 /** What both the in-process Engine and the OpenAI-compatible RemoteGenerator offer; Router switches between them. */
 export interface TextGenerator {

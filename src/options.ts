@@ -79,6 +79,8 @@ export const SamplingOptionsSchema = z.strictObject({
   temperature: z.number().min(0).max(100).optional(),
   topP: z.number().gt(0).max(1).optional(),
   frequencyPenalty: z.number().min(-2).max(2).optional(),
+  presencePenalty: z.number().min(-2).max(2).optional().describe('Penalise tokens that already appeared at all.'),
+  topK: z.number().int().min(-1).optional().describe('Keep only the K most likely tokens; -1 or 0 keeps all.'),
   seed: z.number().int().min(0).max(2 ** 63 - 1).optional(),
   stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(64)]).optional(),
   ignoreEos: z.boolean().optional().describe('Keep generating past end-of-sequence (benchmarks).'),

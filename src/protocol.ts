@@ -1,12 +1,14 @@
 /** Messages between the Engine and the Python bridge (python/vllm_node/bridge.py), as JSON. */
 import type { BridgeError } from './errors.js';
-import type { ChatMessage } from './types.js';
+import type { ChatMessage, ChatTool } from './types.js';
 
 export interface SamplingPayload {
   max_tokens: number;
   temperature: number;
   top_p: number;
   frequency_penalty: number;
+  presence_penalty?: number;
+  top_k?: number;
   seed?: number;
   stop?: string[];
   ignore_eos?: boolean;
@@ -20,6 +22,7 @@ export type Command =
       prompt?: string;
       messages?: ChatMessage[];
       chat_template?: string;
+      tools?: ChatTool[];
       params: SamplingPayload;
       stream: boolean;
     }

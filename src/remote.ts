@@ -51,6 +51,8 @@ export class RemoteGenerator implements TextGenerator {
       top_p: payload.top_p,
       frequency_penalty: payload.frequency_penalty,
     };
+    if (payload.presence_penalty !== undefined) body.presence_penalty = payload.presence_penalty;
+    if (payload.top_k !== undefined) body.top_k = payload.top_k; // vLLM extension
     if (payload.seed !== undefined) body.seed = payload.seed;
     if (payload.stop !== undefined) body.stop = payload.stop;
     if (payload.ignore_eos !== undefined) body.ignore_eos = payload.ignore_eos; // vLLM extension
@@ -88,12 +90,13 @@ export class RemoteGenerator implements TextGenerator {
     return (await this.chatDetailed(messages, options)).text;
   }
 
-  /** A chat request body: the sampling options, plus vLLM's `chat_template` extension when given. */
+  /** A chat request body: the sampling options, plus vLLM's `chat_template` extension and tools when given. */
   #chatBody(options: ChatCallOptions | undefined) {
-    const { chatTemplate, ...rest } = options ?? {};
+    const { chatTemplate, tools, onFinish, ...rest } = options ?? {};
     const { body, signal } = this.#body(rest);
     if (chatTemplate !== undefined) body.chat_template = chatTemplate; // vLLM extension
-    return { body, signal };
+    if (tools !== undefined && tools.length > 0) body.tools = tools;
+    return { body, signal, onFinish };
   }
 
   async chatDetailed(messages: ChatMessage[], options?: ChatCallOptions): Promise<GenerationResult> {
@@ -107,10 +110,23 @@ export class RemoteGenerator implements TextGenerator {
   }
 
   async *chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string> {
-    const { body, signal } = this.#chatBody(options);
+    const { body, signal, onFinish } = this.#chatBody(options);
     try {
-      const s = await this.#client.chat.completions.create({ ...body, messages, stream: true } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, signal ? { signal } : {});
-      for await (const chunk of s) if (chunk.choices[0]?.delta?.content) yield chunk.choices[0].delta.content;
+      const stream_options = onFinish ? { include_usage: true } : undefined;
+      const s = await this.#client.chat.completions.create({ ...body, messages, stream: true, stream_options } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, signal ? { signal } : {});
+      let text = '';
+      let finishReason: string | null = null;
+      let usage: OpenAI.CompletionUsage | undefined;
+      for await (const chunk of s) {
+        const delta = chunk.choices[0]?.delta?.content;
+        finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
+        usage = chunk.usage ?? usage;
+        if (delta) {
+          text += delta;
+          yield delta;
+        }
+      }
+      onFinish?.(this.#result(text, finishReason, usage));
     } catch (err) {
       throw remoteError(err);
     }

@@ -20,6 +20,8 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
     top_p: o.topP ?? defaults.topP,
     frequency_penalty: o.frequencyPenalty ?? defaults.frequencyPenalty,
   };
+  if (o.presencePenalty !== undefined) payload.presence_penalty = o.presencePenalty;
+  if (o.topK !== undefined) payload.top_k = o.topK;
   if (o.seed !== undefined) payload.seed = o.seed;
   if (o.stop !== undefined) payload.stop = typeof o.stop === 'string' ? [o.stop] : o.stop;
   if (o.ignoreEos !== undefined) payload.ignore_eos = o.ignoreEos;

@@ -5,6 +5,12 @@ export interface ChatMessage {
   content: string;
 }
 
+/** A tool offered to the chat template (OpenAI's function-tool shape, which Hugging Face chat templates read). */
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown> };
+}
+
 /** Timings vLLM recorded for one request, in seconds. */
 export interface RequestTimings {
   /** Time waiting in vLLM's queue before first being scheduled. */

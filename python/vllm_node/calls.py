@@ -61,8 +61,15 @@ def _reference_generate(engine: Any, prompts: list[str], params: dict[str, Any])
     }
 
 
+def _in_flight(engine: Any) -> dict[str, int]:
+    """Requests still alive: in the bridge's table and in vLLM's engine (commands run in order, so an abort sent
+    before this call has been applied)."""
+    return {"bridge": len(engine.pending), "vllm": engine.engine.get_num_unfinished_requests()}
+
+
 _METHODS = {
     "render_chat": _render_chat,
+    "in_flight": _in_flight,
     "tokenize": _tokenize,
     "reference_generate": _reference_generate,
 }

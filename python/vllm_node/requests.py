@@ -42,6 +42,7 @@ def engine_input(llm: Any, req: dict[str, Any]):
             chat_template=req.get("chat_template"),
             add_generation_prompt=req.get("add_generation_prompt", True),
             chat_template_kwargs=req.get("chat_template_kwargs"),
+            tools=req.get("tools"),
         )
     return llm._preprocess_cmpl_one(req["prompt"])  # noqa: SLF001 - the same path LLM.generate takes
 

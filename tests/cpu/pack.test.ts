@@ -106,6 +106,8 @@ describe('npm package', () => {
       `prebuilds/${TAG}/${pyTag}/vllm_node.json`,
       'dist/index.js',
       'dist/index.d.ts',
+      'dist/ai-sdk/index.js',
+      'dist/langchain/index.js',
       'dist/cli/main.js',
       'python/vllm_node/bridge.py',
       'python/vllm_node/child_main.py',
@@ -161,6 +163,36 @@ console.log(JSON.stringify({ resolved: import.meta.resolve('vllm-node'), platfor
     expect(out.resolved).toBe(`file://${join(app, 'node_modules', 'vllm-node', 'dist', 'index.js')}`);
     expect(out).toMatchObject({ platform: 'cpu', outputTokens: 5, finishReason: 'length' });
   }, 600_000); // a whole engine start in a fresh process: minutes on a busy 2-core machine
+
+  it('with the optional peers installed, the AI SDK provider and ChatVllm each answer one call; CommonJS require works', async () => {
+    // The peers as this repository installed them (its devDependencies), linked into the project as npm links a
+    // folder dependency: offline, and each peer finds its own dependencies from its real path.
+    mkdirSync(join(app, 'node_modules', '@ai-sdk'), { recursive: true });
+    mkdirSync(join(app, 'node_modules', '@langchain'), { recursive: true });
+    for (const peer of ['ai', '@ai-sdk/provider', '@ai-sdk/provider-utils', '@langchain/core']) {
+      symlinkSync(join(ROOT, 'node_modules', peer), join(app, 'node_modules', peer));
+    }
+    writeFileSync(
+      join(app, 'peers.mjs'),
+      `import { generateText } from 'ai';
+import { Engine } from 'vllm-node';
+import { createVllm } from 'vllm-node/ai-sdk';
+import { ChatVllm } from 'vllm-node/langchain';
+const engine = await Engine.create(JSON.parse(process.env.ENGINE_OPTIONS), { configFile: false });
+const ai = await generateText({ model: createVllm(engine)('tiny'), prompt: 'Title of: Go Engineer', maxOutputTokens: 3, temperature: 0, providerOptions: { vllm: { ignoreEos: true } } });
+const lc = await new ChatVllm({ engine, maxTokens: 3, temperature: 0, ignoreEos: true }).invoke('Title of: Go Engineer');
+await engine.close();
+console.log(JSON.stringify({ ai: ai.usage.outputTokens, langchain: lc.usage_metadata.output_tokens }));
+`,
+    );
+    writeFileSync(join(app, 'require.cjs'), `console.log(JSON.stringify([typeof require('vllm-node').Engine, typeof require('vllm-node/ai-sdk').createVllm, typeof require('vllm-node/langchain').ChatVllm]));\n`);
+    const cjs = await ok(process.execPath, ['require.cjs'], { cwd: app });
+    expect(JSON.parse(cjs.stdout)).toEqual(['function', 'function', 'function']);
+    const r = await run(process.execPath, ['peers.mjs'], { cwd: app, env: { VLLM_NODE_PYTHON: PYTHON, ENGINE_OPTIONS: JSON.stringify(cpuOptions()) } });
+    timings.peers = r.seconds;
+    if (r.code !== 0) throw new Error(`peers.mjs exited ${r.code}: ${r.stderr.slice(-4000)}`);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ ai: 3, langchain: 3 });
+  }, 600_000);
 
   it('no prebuild for the Python minor: a clear error naming the cmake-js source build, which then works', async () => {
     const pkg = join(app, 'node_modules', 'vllm-node');

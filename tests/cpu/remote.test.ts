@@ -2,9 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
+import { streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
+import { createVllm } from '../../src/ai-sdk/index.js';
 import { Engine, RemoteGenerator, Router, VllmError } from '../../src/index.js';
 import { cpuOptions, requireModel, ROOT } from '../helpers/models.js';
 
@@ -59,6 +61,18 @@ describe('RemoteGenerator against vllm serve', () => {
     const bad = new RemoteGenerator({ baseURL: `http://127.0.0.1:${PORT}/v1`, model: 'no-such-model' });
     const err = await bad.generate('x', { maxTokens: 2 }).catch((e: unknown) => e);
     expect((err as VllmError).code).toBe('REMOTE_ERROR');
+  });
+});
+
+describe('the AI SDK provider over RemoteGenerator', () => {
+  it('streamText reports the endpoint\'s usage and finish reason (chatStream onFinish)', async () => {
+    const result = streamText({ model: createVllm(remote)('tiny'), prompt: 'Title of: Go Engineer', maxOutputTokens: 5, temperature: 0, providerOptions: { vllm: { ignoreEos: true } } });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    expect(typeof text).toBe('string');
+    expect((await result.usage).outputTokens).toBe(5);
+    expect((await result.usage).inputTokens).toBeGreaterThan(0);
+    expect(await result.finishReason).toBe('length');
   });
 });
 
