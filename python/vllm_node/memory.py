@@ -31,10 +31,16 @@ from typing import Any
 GiB = 1 << 30
 MiB = 1 << 20
 
-# What vLLM's profiler leaves out on a CUDA card (context, library workspaces, allocator slack after
-# empty_cache, and the activations its profiling under-counts): with vLLM at 0.9 an H100 went 3.3 GiB over
-# vLLM's budget under load (4B, 16k-token chunks); with only 1.5 GiB kept out, the bounded allocator ran out.
-DEFAULT_CUDA_RESERVE = int(3.5 * GiB)
+# What vLLM's profiler leaves out on a CUDA card: a fixed part (CUDA context, workspaces) and a part that grows
+# with the batch (sampler buffers for max_num_seqs requests, activations of a max_num_batched_tokens chunk, which
+# its profiling under-counts). Measured on an H100 with 16,384-token chunks and 1,024 sequences: 3.9 GiB over
+# vLLM's budget at the peak of a 256-request load.
+FIXED_RESERVE = int(0.5 * GiB)
+BATCH_RESERVE_AT_16K = int(3.5 * GiB)
+# vLLM picks its batch defaults from the card's size (EngineArgs.get_batch_defaults): under a cap, size them for a
+# card of the cap's size, as vLLM would on that card.
+SMALL_CARD_BATCH = {"max_num_batched_tokens": 8192, "max_num_seqs": 256}
+LARGE_CARD_BYTES = 70 * GiB
 # Activations and the sampler's buffers on the CPU backend, outside the KV cache and the weights.
 CPU_ACTIVATION_RESERVE = 512 * MiB
 # Rough peak activations for the pre-load check only (vLLM profiles the real value).
@@ -186,7 +192,14 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
              estimate=estimate(kwargs), cpu_offload_gib=offload_gib)
     if cap > total:
         raise InsufficientMemory(f"gpuMemoryGiB {gib} is more than the card has ({total / GiB:.1f} GiB)")
-    p.reserve_bytes = int(float(os.environ.get("VLLM_NODE_MEMORY_RESERVE_GIB", DEFAULT_CUDA_RESERVE / GiB)) * GiB)
+    if cap < LARGE_CARD_BYTES <= total and not any(k in kwargs for k in SMALL_CARD_BATCH):
+        kwargs.update(SMALL_CARD_BATCH)
+        notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
+                      "reason": f"the cap ({cap / GiB:.1f} GiB) is a small card's memory: the batch is sized as vLLM sizes it on "
+                                "a card under 70 GiB (max_num_batched_tokens 8192, max_num_seqs 256; engineArgs can set them)"})
+    batch_tokens = int(kwargs.get("max_num_batched_tokens") or (16384 if total >= LARGE_CARD_BYTES else 8192))
+    default_reserve = FIXED_RESERVE + BATCH_RESERVE_AT_16K * min(batch_tokens, 16384) // 16384
+    p.reserve_bytes = int(float(os.environ.get("VLLM_NODE_MEMORY_RESERVE_GIB", default_reserve / GiB)) * GiB)
     if p.estimate is not None:
         weights = max(0, p.estimate.weight_bytes - int(offload_gib * GiB))
         overhead = p.reserve_bytes + ACTIVATION_ESTIMATE
