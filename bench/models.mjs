@@ -66,12 +66,13 @@ async function load(gen, model, count, capMiB, othersMiB = 0) {
       const opts = { model, maxTokens: 500, ignoreEos: i % 4 !== 1, temperature: 0.1 };
       if (i % 4 === 1) {
         const r = await gen.generateDetailed(longPrompt(i), { ...opts, jsonSchema: schema });
-        tokens += r.outputTokens;
+        tokens += r.outputTokens; // (read after the await: `tokens += await x` would add to a stale total)
       } else if (i % 4 === 2) {
         for await (const _d of gen.stream(longPrompt(i), opts)) tokens += 0;
         tokens += 500;
       } else {
-        tokens += (await gen.generateDetailed(longPrompt(i), opts)).outputTokens;
+        const r = await gen.generateDetailed(longPrompt(i), opts);
+        tokens += r.outputTokens;
       }
     }),
   );

@@ -11,7 +11,7 @@ import type { ChatCallOptions, TextGenerator } from './generator.js';
 import type { SamplingOptions } from './options.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
-const LOCAL_FAILURES: ReadonlySet<VllmErrorCode> = new Set(['ENGINE_DIED', 'ENGINE_CLOSED', 'MODEL_LOAD_FAILED', 'PYTHON_NOT_FOUND', 'PYTHON_INIT_FAILED', 'ADDON_NOT_FOUND', 'UNSUPPORTED_SETTING']);
+const LOCAL_FAILURES: ReadonlySet<VllmErrorCode> = new Set(['ENGINE_DIED', 'ENGINE_CLOSED', 'MODEL_LOAD_FAILED', 'MODEL_NOT_FOUND', 'INSUFFICIENT_GPU_MEMORY', 'PYTHON_NOT_FOUND', 'PYTHON_INIT_FAILED', 'ADDON_NOT_FOUND', 'UNSUPPORTED_SETTING']);
 
 export interface RouterOptions {
   local: TextGenerator | (() => Promise<TextGenerator>);
