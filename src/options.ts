@@ -29,7 +29,7 @@ export const EngineOptionsSchema = z.strictObject({
     .min(0)
     .max(1024)
     .default(4)
-    .describe('CPU swap space in GiB. vLLM V1 has no swap space; it is passed only where the installed vLLM accepts it, and `engine.info.notes` says what happened.'),
+    .describe('CPU memory in GiB for offloading the KV cache: vLLM\'s native KV offload (kv_offloading_size) where the installed vLLM has it, else its swap_space where it accepts one; `engine.info.notes` says how it was applied (not on the CPU backend, whose KV cache is in CPU memory already). 0 turns it off.'),
   gpuMemoryUtilization: z
     .number()
     .gt(0)
