@@ -44,7 +44,7 @@ def _classify_add_error(exc: BaseException) -> str:
 def _classify_start_error(exc: BaseException) -> str:
     from . import config
 
-    if isinstance(exc, config.UnsupportedSetting):
+    if isinstance(exc, config.UnsupportedSetting) or getattr(exc, "code", None) == "UNSUPPORTED_SETTING":
         return "UNSUPPORTED_SETTING"
     text = str(exc)
     if getattr(exc, "code", None) == "INSUFFICIENT_GPU_MEMORY" or any(
@@ -58,6 +58,7 @@ class Engine:
     def __init__(self, options_json: str):
         self.llm = None
         self.memory_plan = None
+        self.internal_notes: list[dict[str, Any]] = []
         self.ready_events: list[dict[str, Any]] = []
         self.pending: dict[str, dict[str, Any]] = {}
         self.dead: BaseException | None = None
@@ -71,7 +72,7 @@ class Engine:
             kwargs, notes, self.memory_plan = config.build_llm_kwargs(options)
             self._start(kwargs)
             memory_info = self._hold_memory_cap(kwargs, notes)
-            info = config.effective_config(self.llm, kwargs, notes)
+            info = config.effective_config(self.llm, kwargs, notes + self.internal_notes)
             info["gpuMemoryUtilization"] = options["engine_kwargs"].get("gpu_memory_utilization")
             info["gpuMemoryGiB"] = options.get("gpu_memory_gib")
             info["memory"] = memory_info
@@ -94,12 +95,14 @@ class Engine:
     def _start(self, kwargs: dict[str, Any]) -> None:
         from vllm import LLM
 
+        from . import internals
+
         self.llm = LLM(**kwargs)
         self.engine = self.llm.llm_engine
+        self.internal_notes = internals.check(self.llm)
         # Per-request timings need log_stats, but vLLM's periodic throughput log lines would land in the
         # host's stderr every 10 s: keep the stats, drop the loggers.
-        if getattr(self.engine, "logger_manager", None) is not None:
-            self.engine.logger_manager = None
+        internals.drop_stat_loggers(self.engine)
 
     def _hold_memory_cap(self, kwargs: dict[str, Any], notes: list[dict[str, Any]]) -> dict[str, Any]:
         """On CUDA: release the allocator's cache, measure the footprint per card and bound the allocator under
@@ -223,11 +226,11 @@ class Engine:
     def _watch_core(self) -> None:
         """vLLM marks the client dead when its EngineCore process exits, but a step() already waiting on the
         output queue would wait forever: wake it with the error so pending requests fail within a second."""
-        core = getattr(self.engine, "engine_core", None)
-        resources = getattr(core, "resources", None)
-        queue = getattr(core, "outputs_queue", None)
+        from . import internals
+
+        resources, queue = internals.core_liveness(self.engine)
         if resources is None or queue is None:
-            return
+            return  # reported at start (internals.check)
         while not self._stop.wait(0.5):
             if getattr(resources, "engine_dead", False):
                 from vllm.v1.engine.exceptions import EngineDeadError
@@ -260,9 +263,10 @@ class Engine:
             except Exception:  # noqa: BLE001 - the engine may already be dead
                 pass
             self.pending.clear()
+        from . import internals
+
         core = self.engine.engine_core
-        manager = getattr(getattr(core, "resources", None), "engine_manager", None)
-        procs = list(getattr(manager, "processes", None) or [])
+        procs = internals.core_processes(self.engine)
         try:
             # vLLM's default grace is 5 s; a loaded machine can need longer to stop the EngineCore and its worker
             # cleanly, and past the grace vLLM SIGKILLs the EngineCore.

@@ -36,15 +36,18 @@ def sampling_params(params: dict[str, Any], stream: bool):
 
 def engine_input(llm: Any, req: dict[str, Any]):
     """Renders a completion prompt or a chat exactly as LLM.generate / LLM.chat do."""
+    from . import internals
+
     if "messages" in req:
-        return llm._preprocess_chat_one(  # noqa: SLF001 - the same path LLM.chat takes
+        return internals.render_chat(  # the same path LLM.chat takes
+            llm,
             req["messages"],
             chat_template=req.get("chat_template"),
             add_generation_prompt=req.get("add_generation_prompt", True),
             chat_template_kwargs=req.get("chat_template_kwargs"),
             tools=req.get("tools"),
         )
-    return llm._preprocess_cmpl_one(req["prompt"])  # noqa: SLF001 - the same path LLM.generate takes
+    return internals.render_completion(llm, req["prompt"])  # the same path LLM.generate takes
 
 
 def metrics(out: Any) -> dict[str, float] | None:

@@ -33,6 +33,8 @@ describe('embedded engine on the CPU', () => {
     engine = await Engine.create(cpuOptions(), noConfig);
     const info = engine.info;
     expect(info.device.platform).toBe('cpu');
+    // Every vLLM internal vllm-node relies on (python/vllm_node/internals.py) exists in the installed vLLM.
+    expect(info.notes.filter((n) => n.option === 'vllmInternals')).toEqual([]);
     expect(info.quantization).toBeNull();
     expect(info.kvCacheDtype).toBe('auto');
     expect(info.dtype).toBe('float32');

@@ -1,0 +1,83 @@
+"""Every place vllm-node reaches past vLLM's public API, in one checked module.
+
+vLLM's `LLM` has no public call that renders a prompt or a chat exactly as `LLM.generate` / `LLM.chat` do without
+running them, no switch for its periodic stats log lines, and no public view of its EngineCore process. The
+accessors below use the internals that do this in the versions vllm-node was run with (0.26 CUDA, 0.28 CPU);
+`check()` runs once per engine start and turns a renamed internal into a clear error (the features that cannot
+work without it) or a note (the ones that degrade), instead of a failure deep inside a request.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# name -> (required, what depends on it)
+_NEEDED = {
+    "LLM._preprocess_cmpl_one": (True, "rendering a prompt exactly as LLM.generate does"),
+    "LLM._preprocess_chat_one": (True, "rendering a chat with the model's template exactly as LLM.chat does"),
+    "LLMEngine.logger_manager": (False, "silencing vLLM's periodic stats lines while keeping per-request timings"),
+    "EngineCoreClient.resources.engine_dead": (False, "failing pending calls within a second when the EngineCore dies"),
+    "EngineCoreClient.outputs_queue": (False, "waking a step() that waits on a dead EngineCore"),
+    "EngineCoreClient.resources.engine_manager.processes": (False, "reaping the EngineCore at close (no zombie)"),
+}
+
+
+class MissingInternal(RuntimeError):
+    code = "UNSUPPORTED_SETTING"
+
+
+def _core(engine: Any) -> Any:
+    return getattr(engine, "engine_core", None)
+
+
+def _present(llm: Any) -> dict[str, bool]:
+    engine = llm.llm_engine
+    core = _core(engine)
+    resources = getattr(core, "resources", None)
+    return {
+        "LLM._preprocess_cmpl_one": hasattr(llm, "_preprocess_cmpl_one"),
+        "LLM._preprocess_chat_one": hasattr(llm, "_preprocess_chat_one"),
+        "LLMEngine.logger_manager": hasattr(engine, "logger_manager"),
+        "EngineCoreClient.resources.engine_dead": hasattr(resources, "engine_dead"),
+        "EngineCoreClient.outputs_queue": hasattr(core, "outputs_queue"),
+        "EngineCoreClient.resources.engine_manager.processes": hasattr(getattr(resources, "engine_manager", None), "processes"),
+    }
+
+
+def check(llm: Any) -> list[dict[str, Any]]:
+    """Raises for a missing required internal; returns notes for the optional ones."""
+    import vllm
+
+    notes = []
+    for name, ok in _present(llm).items():
+        if ok:
+            continue
+        required, purpose = _NEEDED[name]
+        text = f"vLLM {vllm.__version__} has no {name}, which vllm-node uses for {purpose}"
+        if required:
+            raise MissingInternal(f"{text}; this vLLM version is not supported (see requirements.txt)")
+        notes.append({"option": "vllmInternals", "applied": False, "value": name, "reason": f"{text}: that part is off"})
+    return notes
+
+
+def render_completion(llm: Any, prompt: Any) -> Any:
+    return llm._preprocess_cmpl_one(prompt)  # noqa: SLF001 - checked in check()
+
+
+def render_chat(llm: Any, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
+    return llm._preprocess_chat_one(messages, **kwargs)  # noqa: SLF001 - checked in check()
+
+
+def drop_stat_loggers(engine: Any) -> None:
+    if getattr(engine, "logger_manager", None) is not None:
+        engine.logger_manager = None
+
+
+def core_liveness(engine: Any) -> tuple[Any, Any]:
+    """(resources with `engine_dead`, the client's outputs queue), or (None, None)."""
+    core = _core(engine)
+    return getattr(core, "resources", None), getattr(core, "outputs_queue", None)
+
+
+def core_processes(engine: Any) -> list[Any]:
+    manager = getattr(getattr(_core(engine), "resources", None), "engine_manager", None)
+    return list(getattr(manager, "processes", None) or [])
