@@ -2,7 +2,8 @@
 // that cannot fit is refused before loading with INSUFFICIENT_GPU_MEMORY, and the process can go on.
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { Engine, VllmError } from '../../src/index.js';
+import { Engine } from '../../src/index.js';
+import { rejection } from '../helpers/errors.js';
 import { cpuOptions } from '../helpers/models.js';
 
 const MiB = 2 ** 20;
@@ -15,13 +16,9 @@ afterAll(async () => {
 describe('memory cap on the CPU backend', () => {
   it('refuses a cap the model cannot fit under, naming what it needs, before loading', async () => {
     // 0.5 GiB: the weights (~37 MiB) plus the activation reserve (512 MiB) leave no KV cache.
-    const err = await Engine.create(cpuOptions({ gpuMemoryGiB: 0.5, gpuMemoryUtilization: undefined, engineArgs: {} }), { configFile: false }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(VllmError);
-    expect((err as VllmError).code).toBe('INSUFFICIENT_GPU_MEMORY');
-    expect((err as VllmError).message).toMatch(/does not fit under the memory cap \(gpuMemoryGiB 0\.5\).*cpu_offload_gb/);
+    const err = await rejection(Engine.create(cpuOptions({ gpuMemoryGiB: 0.5, gpuMemoryUtilization: undefined, engineArgs: {} }), { configFile: false }));
+    expect(err.code).toBe('INSUFFICIENT_GPU_MEMORY');
+    expect(err.message).toMatch(/does not fit under the memory cap \(gpuMemoryGiB 0\.5\).*cpu_offload_gb/);
   });
 
   it('sizes the KV cache from an absolute cap, reports it, and serves', async () => {

@@ -11,3 +11,14 @@ export async function rejection(p: Promise<unknown>): Promise<VllmError> {
   expect(err).toBeInstanceOf(VllmError);
   return err as VllmError;
 }
+
+/** The VllmError a call throws (the test fails if it returns or throws anything else). */
+export function thrown(fn: () => unknown): VllmError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(VllmError);
+    return err as VllmError;
+  }
+  throw new Error('expected an error');
+}

@@ -5,18 +5,10 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { resolveEngineOptions, VllmError } from '../../src/index.js';
+import { resolveEngineOptions } from '../../src/index.js';
 import { ROOT } from '../helpers/models.js';
+import { thrown } from '../helpers/errors.js';
 
-function thrown(fn: () => unknown): VllmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VllmError);
-    return err as VllmError;
-  }
-  throw new Error('expected an error');
-}
 
 const none = { configFile: false as const, env: {} };
 

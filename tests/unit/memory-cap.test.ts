@@ -5,19 +5,11 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { resolveEngineOptions, VllmError } from '../../src/index.js';
+import { resolveEngineOptions } from '../../src/index.js';
+import { thrown } from '../helpers/errors.js';
 
 const none = { configFile: false as const, env: {} };
 
-function errorOf(fn: () => unknown): VllmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VllmError);
-    return err as VllmError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('memory cap options', () => {
   it('defaults to 0.9 of each card when neither cap is set', () => {
@@ -37,17 +29,17 @@ describe('memory cap options', () => {
   });
 
   it('rejects both caps at once, from any sources', () => {
-    const both = errorOf(() => resolveEngineOptions({ model: '/m', gpuMemoryGiB: 14.4, gpuMemoryUtilization: 0.5 }, none));
+    const both = thrown(() => resolveEngineOptions({ model: '/m', gpuMemoryGiB: 14.4, gpuMemoryUtilization: 0.5 }, none));
     expect(both.code).toBe('INVALID_OPTIONS');
     expect(both.message).toMatch(/gpuMemoryGiB.*gpuMemoryUtilization.*keep one/);
-    const mixed = errorOf(() => resolveEngineOptions({ model: '/m', gpuMemoryGiB: 8 }, { configFile: false, env: { VLLM_GPU_MEMORY_UTILIZATION: '0.5' } }));
+    const mixed = thrown(() => resolveEngineOptions({ model: '/m', gpuMemoryGiB: 8 }, { configFile: false, env: { VLLM_GPU_MEMORY_UTILIZATION: '0.5' } }));
     expect(mixed.code).toBe('INVALID_OPTIONS');
   });
 
   it('bounds the values', () => {
     for (const bad of [0, -1, Number.NaN, 5000]) {
-      expect(errorOf(() => resolveEngineOptions({ model: '/m', gpuMemoryGiB: bad }, none)).option).toBe('gpuMemoryGiB');
+      expect(thrown(() => resolveEngineOptions({ model: '/m', gpuMemoryGiB: bad }, none)).option).toBe('gpuMemoryGiB');
     }
-    expect(errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_GPU_MEMORY_GIB: 'lots' } })).code).toBe('INVALID_OPTIONS');
+    expect(thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_GPU_MEMORY_GIB: 'lots' } })).code).toBe('INVALID_OPTIONS');
   });
 });

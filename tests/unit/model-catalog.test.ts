@@ -5,8 +5,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { resolveEngineOptions, VllmError } from '../../src/index.js';
+import { resolveEngineOptions } from '../../src/index.js';
 import { resolveModelCatalog } from '../../src/config.js';
+import { thrown } from '../helpers/errors.js';
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'vllm-node-models-'));
@@ -14,15 +15,6 @@ function yamlFile(text: string): string {
   return join(dir, 'inference.yaml');
 }
 
-function errorOf(fn: () => unknown): VllmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VllmError);
-    return err as VllmError;
-  }
-  throw new Error('expected an error');
-}
 
 const YAML = `inference:
   vllm:
@@ -53,10 +45,10 @@ describe('model catalog', () => {
   });
 
   it('names what is wrong', () => {
-    expect(errorOf(() => resolveModelCatalog({}, { configFile: false, env: {} })).option).toBe('models');
-    expect(errorOf(() => resolveModelCatalog({ models: { a: { model: '/a' } }, default: 'b' }, { configFile: false, env: {} })).code).toBe('UNKNOWN_MODEL');
-    expect(errorOf(() => resolveModelCatalog({ models: { a: { modle: '/a' } } }, { configFile: false, env: {} })).option).toBe('models.a.modle');
-    const bad = errorOf(() => resolveModelCatalog({}, { configFile: yamlFile('inference:\n  models:\n    a:\n      max_modl_len: 5\n'), env: {} }));
+    expect(thrown(() => resolveModelCatalog({}, { configFile: false, env: {} })).option).toBe('models');
+    expect(thrown(() => resolveModelCatalog({ models: { a: { model: '/a' } }, default: 'b' }, { configFile: false, env: {} })).code).toBe('UNKNOWN_MODEL');
+    expect(thrown(() => resolveModelCatalog({ models: { a: { modle: '/a' } } }, { configFile: false, env: {} })).option).toBe('models.a.modle');
+    const bad = thrown(() => resolveModelCatalog({}, { configFile: yamlFile('inference:\n  models:\n    a:\n      max_modl_len: 5\n'), env: {} }));
     expect(bad.code).toBe('CONFIG_FILE_INVALID');
     expect(bad.message).toContain('"inference.models.a.max_modl_len"; did you mean "inference.models.a.max_model_len"');
   });

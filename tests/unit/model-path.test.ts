@@ -5,18 +5,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { VllmError } from '../../src/index.js';
 import { checkModel, classifyModel } from '../../src/model-path.js';
+import { thrown } from '../helpers/errors.js';
 
-function thrown(fn: () => unknown): VllmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VllmError);
-    return err as VllmError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('classifyModel', () => {
   it.each(['/models/qwen', './qwen', '../models/qwen', '~/models/qwen', '.', 'models with spaces/x', 'a/b/c'])('%s is a folder', (m) => {

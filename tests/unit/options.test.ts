@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { resolveEngineOptions, VllmError } from '../../src/index.js';
+import { resolveEngineOptions } from '../../src/index.js';
+import { thrown } from '../helpers/errors.js';
 
 const none = { configFile: false as const, env: {} };
 
@@ -15,15 +16,6 @@ function yamlFile(text: string): string {
   return file;
 }
 
-function errorOf(fn: () => unknown): VllmError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(VllmError);
-    return err as VllmError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('engine options', () => {
   it("applies the seed's defaults", () => {
@@ -90,55 +82,55 @@ describe('engine options', () => {
 
   describe('invalid options name the exact key', () => {
     it('code: unknown key with a suggestion', () => {
-      const e = errorOf(() => resolveEngineOptions({ model: '/m', gpuMemoryUtilisation: 0.5 } as never, none));
+      const e = thrown(() => resolveEngineOptions({ model: '/m', gpuMemoryUtilisation: 0.5 } as never, none));
       expect(e.code).toBe('INVALID_OPTIONS');
       expect(e.message).toBe('Unknown option "gpuMemoryUtilisation"; did you mean "gpuMemoryUtilization"?');
     });
     it('code: wrong type', () => {
-      const e = errorOf(() => resolveEngineOptions({ model: '/m', swapSpace: 'lots' } as never, none));
+      const e = thrown(() => resolveEngineOptions({ model: '/m', swapSpace: 'lots' } as never, none));
       expect(e.code).toBe('INVALID_OPTIONS');
       expect(e.option).toBe('swapSpace');
       expect(e.message).toMatch(/^Invalid option "swapSpace": .*received "lots" of type string$/);
     });
     it('code: out of range', () => {
-      const e = errorOf(() => resolveEngineOptions({ model: '/m', gpuMemoryUtilization: 1.5 }, none));
+      const e = thrown(() => resolveEngineOptions({ model: '/m', gpuMemoryUtilization: 1.5 }, none));
       expect(e.message).toMatch(/^Invalid option "gpuMemoryUtilization": .*received 1.5 of type number$/);
     });
     it('code: missing model', () => {
-      const e = errorOf(() => resolveEngineOptions({}, none));
+      const e = thrown(() => resolveEngineOptions({}, none));
       expect(e.code).toBe('INVALID_OPTIONS');
       expect(e.option).toBe('model');
     });
     it('environment: names the variable', () => {
-      const e = errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_SWAP_SPACE: 'abc' } }));
+      const e = thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_SWAP_SPACE: 'abc' } }));
       expect(e.code).toBe('INVALID_OPTIONS');
       expect(e.message).toBe('Invalid option "swapSpace" from environment variable VLLM_SWAP_SPACE: expected a number, received "abc"');
-      const b = errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_TRUST_REMOTE_CODE: 'maybe' } }));
+      const b = thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_TRUST_REMOTE_CODE: 'maybe' } }));
       expect(b.message).toBe('Invalid option "trustRemoteCode" from environment variable VLLM_TRUST_REMOTE_CODE: expected true/false, received "maybe"');
-      const r = errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_GPU_MEMORY_UTILIZATION: '3' } }));
+      const r = thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: false, env: { VLLM_GPU_MEMORY_UTILIZATION: '3' } }));
       expect(r.option).toBe('gpuMemoryUtilization');
       expect(r.message).toContain('VLLM_GPU_MEMORY_UTILIZATION');
     });
     it('YAML: names the file and the key', () => {
       const file = yamlFile('inference:\n  vllm:\n    swap_spaces: 4\n');
-      const e = errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: file, env: {} }));
+      const e = thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: file, env: {} }));
       expect(e.code).toBe('CONFIG_FILE_INVALID');
       expect(e.message).toBe(`Config file ${file}: unknown key "inference.vllm.swap_spaces"; did you mean "inference.vllm.swap_space"?`);
       const typed = yamlFile('inference:\n  vllm:\n    gpu_memory_utilization: high\n');
-      const t = errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: typed, env: {} }));
+      const t = thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: typed, env: {} }));
       expect(t.code).toBe('CONFIG_FILE_INVALID');
       expect(t.option).toBe('inference.vllm.gpu_memory_utilization');
       expect(t.message).toContain(typed);
     });
     it('YAML: malformed file', () => {
       const file = yamlFile('inference:\n  vllm: [unclosed\n');
-      const e = errorOf(() => resolveEngineOptions({ model: '/m' }, { configFile: file, env: {} }));
+      const e = thrown(() => resolveEngineOptions({ model: '/m' }, { configFile: file, env: {} }));
       expect(e.code).toBe('CONFIG_FILE_INVALID');
       expect(e.message).toContain(file);
     });
     it('YAML: unknown section', () => {
       const file = yamlFile('inference:\n  vllmm:\n    model: x\n');
-      expect(errorOf(() => resolveEngineOptions({}, { configFile: file, env: {} })).message).toContain('"inference.vllmm"');
+      expect(thrown(() => resolveEngineOptions({}, { configFile: file, env: {} })).message).toContain('"inference.vllmm"');
     });
   });
 });
