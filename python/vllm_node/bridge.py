@@ -138,15 +138,7 @@ class Engine:
         """The cap and the footprint now (CUDA: every worker's view)."""
         from . import memory
 
-        p = self.memory_plan
-        if p.platform != "cuda":
-            return memory.summary(self.llm, p, None) if p.platform == "cpu" else {}
-        workers = self.llm.collective_rpc("vllm_node_memory")
-        out = memory.summary(self.llm, p, None)
-        out["perCard"] = [{k: (round(v / memory.MiB) if isinstance(v, int) and k != "pid" else v) for k, v in w.items()}
-                          for w in workers]
-        out["measuredMiB"] = max(round((w["deviceUsed"] - b) / memory.MiB) for w, b in zip(workers, p.baseline_bytes))
-        return out
+        return memory.now(self.llm, self.memory_plan)
 
     # -- loop -----------------------------------------------------------------------------------------
     def run_once(self, commands_json: str, closing: bool) -> tuple[str, bool, bool]:

@@ -256,8 +256,24 @@ def summary(llm: Any, p: Plan, workers: list[dict[str, Any]] | None) -> dict[str
         if out["kvCacheMiB"] and tokens:
             per_token = out["kvCacheMiB"] * MiB / tokens
             out["vllmDefaultKvCacheTokens"] = int(tokens + p.reserve_bytes / per_token)
-        out["perCard"] = [{k: (round(v / MiB) if isinstance(v, int) and k != "pid" else v) for k, v in w.items()} for w in workers]
+        out["perCard"] = [_in_mib(w) for w in workers]
     return out
+
+
+def now(llm: Any, p: Plan) -> dict[str, Any]:
+    """The cap and the footprint now (CUDA: every worker's view, through the worker extension)."""
+    if p.platform != "cuda":
+        return summary(llm, p, None) if p.platform == "cpu" else {}
+    workers = llm.collective_rpc("vllm_node_memory")
+    out = summary(llm, p, None)
+    out["perCard"] = [_in_mib(w) for w in workers]
+    out["measuredMiB"] = max(round((w["deviceUsed"] - b) / MiB) for w, b in zip(workers, p.baseline_bytes))
+    return out
+
+
+def _in_mib(worker: dict[str, Any]) -> dict[str, Any]:
+    """A worker's byte figures in MiB (its pid as is)."""
+    return {k: (round(v / MiB) if isinstance(v, int) and k != "pid" else v) for k, v in worker.items()}
 
 
 class WorkerMemory:
