@@ -311,6 +311,6 @@ export class ModelManager implements TextGenerator {
 /** Weights a sleeping engine keeps in CPU memory: vLLM's own figure per worker, else the estimate. */
 function weightBytes(engine: Engine): number {
   const m = engine.info.memory;
-  const perCard = m.perCard?.map((c) => c.weights ?? 0).reduce((a, b) => (a ?? 0) + (b ?? 0), 0) ?? 0;
+  const perCard = m.perCard?.reduce((sum, card) => sum + (card.weights ?? 0), 0) ?? 0;
   return ((perCard || m.weightsMiB) ?? 0) * 2 ** 20;
 }
