@@ -5,18 +5,24 @@
 //          cold switch 4B → 8B → 32B, warm switch (asleep → awake) back to 4B and 8B, time to first token
 //          after each; under each model a load of N requests (~4k-token prompts, 500 output tokens, a quarter
 //          JSON-schema constrained, a quarter streamed) while nvidia-smi is sampled every 100 ms: peak vs cap.
-//   laptop gpuMemoryGiB 14.4 (the seed's 16 GB card): 32B refused before loading; 8B with and without
-//          swapSpace (vLLM's native CPU KV offload) on repeated long shared prefixes larger than the GPU KV cache.
+//   laptop gpuMemoryGiB 14.4 (the seed's 16 GB card): 32B refused before loading, with the weight offload it needs;
+//          4B under a load of N/4 requests (peak vs cap, throughput, the seed's 50-token latency); the 32B shape
+//          with the refusal's cpu_offload_gb (+2 GiB of margin): start, latency, 16 concurrent requests, peak.
+//   compare the 4B shape at 0.9 through vllm-node, then plain Python vLLM (bench/vllm_default.py) on the same
+//          load: KV cache tokens, output tok/s and nvidia-smi peak side by side.
+//   swap   gpuMemoryGiB 14.4, 8B with and without swapSpace (vLLM's native CPU KV offload) on repeated long shared
+//          prefixes larger than the GPU KV cache; then KILL-ME (scripts/gpu-host/models.sh SIGKILLs Node).
+// Phases run in the order given.
 // Each step appends to $OUT/models.log as it goes; the summary goes to docs/benchmarks.md.
-//   BENCH_GPU=1 node bench/models.mjs /tmp/models [seed] [laptop] [n=256]
+//   BENCH_GPU=1 node bench/models.mjs /tmp/models [seed] [laptop] [compare] [swap] [n=256]
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { Engine, ModelManager } from 'vllm-node';
 
-import { record } from './common.mjs';
+import { record, ROOT } from './common.mjs';
 
 const dir = process.argv[2] ?? '/tmp/models';
 const phases = process.argv.slice(3).filter((a) => !a.startsWith('n='));
@@ -57,21 +63,24 @@ const longPrompt = (i, tokens = 4000) =>
 const schema = { type: 'object', properties: { title: { type: 'string' }, remote: { type: 'boolean' } }, required: ['title', 'remote'] };
 
 /** N requests: ~4k-token prompts, 500 output tokens, a quarter JSON-constrained, a quarter streamed. */
+const requests = (count) =>
+  Array.from({ length: count }, (_, i) => ({ prompt: longPrompt(i), maxTokens: 500, ignoreEos: i % 4 !== 1, jsonSchema: i % 4 === 1, stream: i % 4 === 2 }));
+
 async function load(gen, model, count, capMiB, othersMiB = 0) {
   resetPeak();
   const t0 = performance.now();
   let tokens = 0;
   await Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const opts = { model, maxTokens: 500, ignoreEos: i % 4 !== 1, temperature: 0.1 };
-      if (i % 4 === 1) {
-        const r = await gen.generateDetailed(longPrompt(i), { ...opts, jsonSchema: schema });
+    requests(count).map(async (q) => {
+      const opts = { ...(model ? { model } : {}), maxTokens: q.maxTokens, ignoreEos: q.ignoreEos, temperature: 0.1 };
+      if (q.jsonSchema) {
+        const r = await gen.generateDetailed(q.prompt, { ...opts, jsonSchema: schema });
         tokens += r.outputTokens; // (read after the await: `tokens += await x` would add to a stale total)
-      } else if (i % 4 === 2) {
-        for await (const _d of gen.stream(longPrompt(i), opts)) tokens += 0;
-        tokens += 500;
+      } else if (q.stream) {
+        for await (const _d of gen.stream(q.prompt, opts)) tokens += 0;
+        tokens += q.maxTokens;
       } else {
-        const r = await gen.generateDetailed(longPrompt(i), opts);
+        const r = await gen.generateDetailed(q.prompt, opts);
         tokens += r.outputTokens;
       }
     }),
@@ -79,9 +88,9 @@ async function load(gen, model, count, capMiB, othersMiB = 0) {
   const s = (performance.now() - t0) / 1000;
   await sleep(300);
   const own = peakMiB - othersMiB;
-  log(`  load ${model}: ${count} requests in ${s.toFixed(1)} s, ${(tokens / s).toFixed(0)} output tok/s; nvidia-smi peak ${peakMiB} MiB of ${totalMiB}` +
+  log(`  load ${model ?? 'engine'}: ${count} requests in ${s.toFixed(1)} s, ${(tokens / s).toFixed(0)} output tok/s; nvidia-smi peak ${peakMiB} MiB of ${totalMiB}` +
     (othersMiB ? `, of which ${othersMiB} MiB held by the sleeping models → this engine ${own} MiB` : '') + ` (cap ${capMiB} MiB: ${own <= capMiB ? 'within' : '**OVER**'})`);
-  return { seconds: s, peakMiB };
+  return { seconds: s, peakMiB, tokensPerSecond: tokens / s };
 }
 
 async function ttft(gen, model) {
@@ -97,7 +106,9 @@ function memLine(label, info) {
 }
 
 let firstInfo;
-if (all || phases.includes('seed')) {
+const laptop = { ...base, gpuMemoryGiB: 14.4 };
+
+async function seedPhase() {
   log(`seed phase: 4B, 8B, 32B shapes; default cap (0.9); ${n} requests per load`);
   const models = {
     q4b: { model: join(dir, 'qwen3-4b') },
@@ -137,14 +148,80 @@ if (all || phases.includes('seed')) {
   log(`manager closed in ${((performance.now() - t) / 1000).toFixed(1)} s; card ${lastMiB} MiB`);
 }
 
-if (all || phases.includes('laptop')) {
+/** gpuMemoryGiB 14.4: 32B refused with the offload it needs; 4B under load; 32B with that offload. */
+async function laptopPhase() {
   log('laptop phase: gpuMemoryGiB 14.4');
-  const laptop = { ...base, gpuMemoryGiB: 14.4 };
-  const refused = await Engine.create({ ...laptop, model: join(dir, 'qwen3-32b'), engineArgs: { load_format: 'dummy' } }, { configFile: false }).then(
+  const q32 = { ...laptop, model: join(dir, 'qwen3-32b') };
+  const refused = await Engine.create({ ...q32, engineArgs: { load_format: 'dummy' } }, { configFile: false }).then(
     (e) => e.close().then(() => 'started?!'),
     (e) => `${e.code}: ${e.message}`,
   );
   log(`  32B at 14.4 GiB: ${refused}`);
+  let t = performance.now();
+  let engine = await Engine.create({ ...laptop, model: join(dir, 'qwen3-4b') }, { configFile: false });
+  log(`  4B at 14.4 GiB: start ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  firstInfo ??= engine.info;
+  memLine('4B 14.4 GiB', engine.info);
+  await load(engine, undefined, Math.max(16, n / 4), engine.info.memory.capMiB);
+  await latency(engine, 5);
+  await engine.close();
+  const offload = Number(/cpu_offload_gb: (\d+)/.exec(refused)?.[1] ?? 24) + 2;
+  t = performance.now();
+  resetPeak();
+  engine = await Engine.create({ ...q32, engineArgs: { load_format: 'dummy', cpu_offload_gb: offload } }, { configFile: false });
+  log(`  32B at 14.4 GiB with cpu_offload_gb ${offload} (the refusal's advice + 2): start ${((performance.now() - t) / 1000).toFixed(1)} s, peak during start ${peakMiB} MiB`);
+  memLine('32B 14.4 GiB offload', engine.info);
+  await latency(engine, 2);
+  resetPeak();
+  t = performance.now();
+  const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => engine.generateDetailed(`Posting ${i}: senior engineer, remote.\nTitle:`, { maxTokens: 50, ignoreEos: true })));
+  const s = (performance.now() - t) / 1000;
+  const mem = await engine.memory();
+  log(`    16 concurrent × 50 tokens: ${s.toFixed(1)} s, ${(rs.reduce((a, r) => a + r.outputTokens, 0) / s).toFixed(1)} output tok/s; peak ${peakMiB} MiB (cap ${mem.capMiB}: ${peakMiB - baselineMiB <= mem.capMiB ? 'within' : '**OVER**'}); measured ${mem.measuredMiB} MiB; cpuOffloadGiB ${mem.cpuOffloadGiB}`);
+  await engine.close();
+}
+
+/** The seed's 50-token latency, `count` times. */
+async function latency(engine, count) {
+  const lat = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    await engine.generate('Title of: Senior Go Engineer, Remote.', { maxTokens: 50, ignoreEos: true });
+    lat.push((performance.now() - t0) / 1000);
+  }
+  log(`    50-token latency: ${lat.map((x) => x.toFixed(3)).join(', ')} s`);
+}
+
+/** The 4B shape at cap 0.9 through vllm-node, then plain Python vLLM at 0.9 on the same load: KV tokens, throughput, peak. */
+async function comparePhase() {
+  log(`compare phase: 4B shape, the default configuration at 0.9, vllm-node vs plain vLLM (bench/vllm_default.py); ${n} requests`);
+  const model = join(dir, 'qwen3-4b');
+  const engine = await Engine.create({ ...base, model }, { configFile: false });
+  firstInfo ??= engine.info;
+  memLine('vllm-node 4B 0.9', engine.info);
+  const ours = await load(engine, undefined, n, engine.info.memory.capMiB);
+  const capMiB = engine.info.memory.capMiB;
+  const kvOurs = engine.info.memory.kvCacheTokens;
+  await engine.close();
+  await sleep(2000);
+  const file = join(process.env.OUT ?? '/tmp', 'vllm-default-load.json');
+  writeFileSync(file, JSON.stringify({ model, gpuMemoryUtilization: 0.9, maxModelLen: base.maxModelLen, schema, requests: requests(n) }));
+  const python = process.env.VLLM_NODE_PYTHON ?? 'python3';
+  resetPeak();
+  const out = await new Promise((resolve, reject) => {
+    const child = spawn(python, [join(ROOT, 'bench', 'vllm_default.py'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`vllm_default.py exited ${code}`))));
+  });
+  const r = JSON.parse(/RESULT (.*)/.exec(out)[1]);
+  const tps = r.outputTokens / r.seconds;
+  log(`  plain vLLM 4B 0.9: KV ${r.kvCacheTokens} tokens (vllm-node ${kvOurs}: ${((kvOurs / r.kvCacheTokens) * 100).toFixed(1)}%); ${n} requests in ${r.seconds.toFixed(1)} s, ${tps.toFixed(0)} output tok/s (vllm-node ${ours.tokensPerSecond.toFixed(0)}: ${((ours.tokensPerSecond / tps) * 100).toFixed(1)}%); nvidia-smi peak ${peakMiB} MiB (vllm-node ${ours.peakMiB}; cap ${capMiB}: plain vLLM ${peakMiB <= capMiB ? 'within' : 'over'})`);
+}
+
+/** gpuMemoryGiB 14.4, 8B: repeated long shared prefixes larger than the GPU KV cache, with and without swapSpace. */
+async function swapPhase() {
+  log('swap phase: gpuMemoryGiB 14.4, 8B, swapSpace 0 vs 16');
   // Shared prefixes: 24 documents of ~6k tokens, each asked about 4 times in rounds; the set (~144k tokens)
   // is larger than the GPU KV cache under the cap, so later rounds hit only what offload kept.
   const docs = Array.from({ length: 24 }, (_, i) => longPrompt(1000 + i, 5000));
@@ -175,6 +252,18 @@ if (all || phases.includes('laptop')) {
       await sleep(600_000);
     }
     await engine.close();
+  }
+}
+
+await sleep(1000);
+const baselineMiB = lastMiB;
+const run = { seed: seedPhase, laptop: laptopPhase, compare: comparePhase, swap: swapPhase };
+for (const phase of all ? Object.keys(run) : phases) {
+  if (!run[phase]) throw new Error(`unknown phase ${phase}; phases: ${Object.keys(run).join(', ')}`);
+  try {
+    await run[phase]();
+  } catch (e) {
+    log(`phase ${phase} failed: ${e.code ?? ''} ${e.stack ?? e}`);
   }
 }
 
