@@ -165,6 +165,19 @@ async function laptopPhase() {
   await load(engine, undefined, Math.max(16, n / 4), engine.info.memory.capMiB);
   await latency(engine, 5);
   await engine.close();
+}
+
+/** gpuMemoryGiB 14.4, the 32B shape as an fp8 checkpoint: refused, then started with the refusal's cpu_offload_gb. */
+async function offloadPhase() {
+  log('offload phase: gpuMemoryGiB 14.4, 32B shape (fp8 checkpoint, 128x128 blocks)');
+  const q32 = { ...laptop, model: join(dir, 'qwen3-32b-fp8') };
+  const refused = await Engine.create({ ...q32, engineArgs: { load_format: 'dummy' } }, { configFile: false }).then(
+    (e) => e.close().then(() => 'started?!'),
+    (e) => `${e.code}: ${e.message}`,
+  );
+  log(`  32B fp8 checkpoint at 14.4 GiB: ${refused}`);
+  let t;
+  let engine;
   const offload = Number(/cpu_offload_gb: (\d+)/.exec(refused)?.[1] ?? 24) + 2;
   t = performance.now();
   resetPeak();
@@ -204,6 +217,13 @@ async function comparePhase() {
   const kvOurs = engine.info.memory.kvCacheTokens;
   await engine.close();
   await sleep(2000);
+  await plainPhase({ kvOurs, capMiB, ours });
+}
+
+/** Plain Python vLLM, 4B shape at 0.9, on the compare phase's load (figures of vllm-node's run when it ran first). */
+async function plainPhase(ref) {
+  const model = join(dir, 'qwen3-4b');
+  const capMiB = ref?.capMiB ?? Math.round(0.9 * totalMiB);
   const file = join(process.env.OUT ?? '/tmp', 'vllm-default-load.json');
   writeFileSync(file, JSON.stringify({ model, gpuMemoryUtilization: 0.9, maxModelLen: base.maxModelLen, schema, requests: requests(n) }));
   const python = process.env.VLLM_NODE_PYTHON ?? 'python3';
@@ -216,7 +236,8 @@ async function comparePhase() {
   });
   const r = JSON.parse(/RESULT (.*)/.exec(out)[1]);
   const tps = r.outputTokens / r.seconds;
-  log(`  plain vLLM 4B 0.9: KV ${r.kvCacheTokens} tokens (vllm-node ${kvOurs}: ${((kvOurs / r.kvCacheTokens) * 100).toFixed(1)}%); ${n} requests in ${r.seconds.toFixed(1)} s, ${tps.toFixed(0)} output tok/s (vllm-node ${ours.tokensPerSecond.toFixed(0)}: ${((ours.tokensPerSecond / tps) * 100).toFixed(1)}%); nvidia-smi peak ${peakMiB} MiB (vllm-node ${ours.peakMiB}; cap ${capMiB}: plain vLLM ${peakMiB <= capMiB ? 'within' : 'over'})`);
+  log(`  plain vLLM 4B 0.9: KV ${r.kvCacheTokens} tokens; ${n} requests in ${r.seconds.toFixed(1)} s, ${tps.toFixed(0)} output tok/s; nvidia-smi peak ${peakMiB} MiB (cap ${capMiB}: ${peakMiB <= capMiB ? 'within' : 'over'})` +
+    (ref ? `; vllm-node: KV ${ref.kvOurs} tokens (${((ref.kvOurs / r.kvCacheTokens) * 100).toFixed(1)}%), ${ref.ours.tokensPerSecond.toFixed(0)} tok/s (${((ref.ours.tokensPerSecond / tps) * 100).toFixed(1)}%), peak ${ref.ours.peakMiB} MiB` : ''));
 }
 
 /** gpuMemoryGiB 14.4, 8B: repeated long shared prefixes larger than the GPU KV cache, with and without swapSpace. */
@@ -257,7 +278,7 @@ async function swapPhase() {
 
 await sleep(1000);
 const baselineMiB = lastMiB;
-const run = { seed: seedPhase, laptop: laptopPhase, compare: comparePhase, swap: swapPhase };
+const run = { seed: seedPhase, laptop: laptopPhase, offload: offloadPhase, compare: comparePhase, plain: () => plainPhase(), swap: swapPhase };
 for (const phase of all ? Object.keys(run) : phases) {
   if (!run[phase]) throw new Error(`unknown phase ${phase}; phases: ${Object.keys(run).join(', ')}`);
   try {

@@ -24,7 +24,12 @@ SHAPES = {
     "32b": dict(hidden_size=5120, num_hidden_layers=64, num_attention_heads=64, num_key_value_heads=8, head_dim=128,
                 intermediate_size=25600, tie_word_embeddings=False),
 }
-CONFIG_ONLY = {"32b"}
+# The 32B shape as a checkpoint already in fp8 (128x128 blocks, as Qwen publishes Qwen3-32B-FP8): vLLM's weight
+# offload (cpu_offload_gb) keeps such weights in CPU memory, while online fp8 quantization of a bf16 checkpoint
+# writes its quantized weights to the GPU after loading.
+SHAPES["32b-fp8"] = SHAPES["32b"]
+FP8_CHECKPOINT = {"32b-fp8": {"quant_method": "fp8", "activation_scheme": "dynamic", "fmt": "e4m3", "weight_block_size": [128, 128]}}
+CONFIG_ONLY = {"32b", "32b-fp8"}
 
 
 def build(name: str, out: str, tokenizer_dir: str) -> None:
@@ -36,6 +41,8 @@ def build(name: str, out: str, tokenizer_dir: str) -> None:
     cfg = Qwen3Config(vocab_size=151936, max_position_embeddings=40960, rope_theta=1000000.0, rms_norm_eps=1e-6,
                       torch_dtype="bfloat16", bos_token_id=151643, eos_token_id=151645, **SHAPES[name])
     cfg.architectures = ["Qwen3ForCausalLM"]  # save_pretrained of a model sets it; a config saved alone lacks it
+    if name in FP8_CHECKPOINT:
+        cfg.quantization_config = FP8_CHECKPOINT[name]
     if name in CONFIG_ONLY:
         os.makedirs(target + ".tmp", exist_ok=True)
         cfg.save_pretrained(target + ".tmp")

@@ -27,7 +27,7 @@ if [[ ! -f build/Release/vllm_node.node ]] || [[ native/addon.cc -nt build/Relea
   node scripts/build-native.mjs > /tmp/vllm-node-build.log 2>&1 || { tail -30 /tmp/vllm-node-build.log; exit 1; }
 fi
 mkdir -p "$MODELS"
-"$VLLM_NODE_PYTHON" scripts/gpu-host/build-models.py "$MODELS" .models/tiny-qwen3 4b 8b 32b
+"$VLLM_NODE_PYTHON" scripts/gpu-host/build-models.py "$MODELS" .models/tiny-qwen3 4b 8b 32b 32b-fp8
 
 case "$STEP" in
   check)

@@ -50,7 +50,7 @@ describe.skipIf(!HAS_GPU)('memory cap on the GPU (gpuMemoryGiB 14.4)', () => {
   });
 
   it('the 32B shape is refused before loading, with the weight offload that would fit, and the process goes on', async () => {
-    const e = await rejection(Engine.create({ ...laptop, model: join(GPU_MODELS, 'qwen3-32b'), engineArgs: { load_format: 'dummy' } }, { configFile: false }));
+    const e = await rejection(Engine.create({ ...laptop, model: join(GPU_MODELS, 'qwen3-32b-fp8'), engineArgs: { load_format: 'dummy' } }, { configFile: false }));
     expect(e.code).toBe('INSUFFICIENT_GPU_MEMORY');
     const m = /cpu_offload_gb: (\d+)/.exec(e.message);
     expect(m).not.toBeNull();
@@ -63,7 +63,7 @@ describe.skipIf(!HAS_GPU)('memory cap on the GPU (gpuMemoryGiB 14.4)', () => {
     let engine: Engine | undefined;
     const peak = await peakDuring(async () => {
       engine = await Engine.create(
-        { ...laptop, model: join(GPU_MODELS, 'qwen3-32b'), engineArgs: { load_format: 'dummy', cpu_offload_gb: offloadGiB } },
+        { ...laptop, model: join(GPU_MODELS, 'qwen3-32b-fp8'), engineArgs: { load_format: 'dummy', cpu_offload_gb: offloadGiB } },
         { configFile: false },
       );
       const rs = await Promise.all(Array.from({ length: 4 }, (_, i) => engine!.generateDetailed(`Posting ${i}`, { maxTokens: 10, ignoreEos: true })));
