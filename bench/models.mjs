@@ -167,11 +167,11 @@ async function laptopPhase() {
   await engine.close();
 }
 
-/** gpuMemoryGiB 14.4, the 32B shape (fp8 checkpoint, then bf16 quantized online): refused, then started with the
- * refusal's cpu_offload_gb plus OFFLOAD_MARGIN GiB (default 8), with vLLM's INFO log on (its memory profile). */
+/** gpuMemoryGiB 14.4, the 32B shape (bf16 quantized online as the seed does, then an fp8 checkpoint): refused, then started with the
+ * refusal's cpu_offload_gb plus OFFLOAD_MARGIN GiB (default 0), with vLLM's INFO log on (its memory profile). */
 async function offloadPhase() {
-  const margin = Number(process.env.OFFLOAD_MARGIN ?? 8);
-  for (const name of ['qwen3-32b-fp8', 'qwen3-32b']) {
+  const margin = Number(process.env.OFFLOAD_MARGIN ?? 0);
+  for (const name of ['qwen3-32b', 'qwen3-32b-fp8']) {
     log(`offload phase: gpuMemoryGiB 14.4, ${name}`);
     const q32 = { ...laptop, model: join(dir, name), logLevel: 'info' };
     const refused = await Engine.create({ ...q32, engineArgs: { load_format: 'dummy' } }, { configFile: false }).then(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import threading
 import time
 import traceback
@@ -97,7 +98,17 @@ class Engine:
 
         from . import internals
 
-        self.llm = LLM(**kwargs)
+        env = getattr(self.memory_plan, "env", None) or {}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # vLLM's processes are spawned inside LLM() and inherit it
+        try:
+            self.llm = LLM(**kwargs)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         self.engine = self.llm.llm_engine
         self.internal_notes = internals.check(self.llm)
         # Per-request timings need log_stats, but vLLM's periodic throughput log lines would land in the

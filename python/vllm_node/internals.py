@@ -78,6 +78,22 @@ def core_liveness(engine: Any) -> tuple[Any, Any]:
     return getattr(core, "resources", None), getattr(core, "outputs_queue", None)
 
 
+def v2_runner_skips_weight_offload() -> bool:
+    """True when the installed vLLM's V2 GPU model runner never installs the weight offloader, so that
+    `cpu_offload_gb` is silently ignored on it (vllm-project/vllm#51396; 0.26 makes V2 the default for dense
+    models). Read from the runner's source, without importing it (that would initialise CUDA)."""
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("vllm.v1.worker.gpu.model_runner")
+    except ImportError:
+        return False
+    if spec is None or not spec.origin:
+        return False
+    return "set_offloader" not in Path(spec.origin).read_text(encoding="utf-8")
+
+
 def core_processes(engine: Any) -> list[Any]:
     manager = getattr(getattr(_core(engine), "resources", None), "engine_manager", None)
     return list(getattr(manager, "processes", None) or [])

@@ -43,6 +43,9 @@ SMALL_CARD_BATCH = {"max_num_batched_tokens": 8192, "max_num_seqs": 256}
 LARGE_CARD_BYTES = 70 * GiB
 # Activations and the sampler's buffers on the CPU backend, outside the KV cache and the weights.
 CPU_ACTIVATION_RESERVE = 512 * MiB
+# The weight offload that the INSUFFICIENT_GPU_MEMORY message offers is the bare minimum plus this much: vLLM's
+# profiled activations and CUDA graphs of a large model exceed the rough estimate below.
+OFFLOAD_HEADROOM_GIB = 2
 # Rough peak activations for the pre-load check only (vLLM profiles the real value).
 ACTIVATION_ESTIMATE = 1 * GiB
 
@@ -74,6 +77,7 @@ class Plan:
     baseline_bytes: list[int] = field(default_factory=list)  # per card, before the engine started
     estimate: Estimate | None = None
     cpu_offload_gib: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)  # set while the engine starts (its processes inherit it)
 
 
 _DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2}
@@ -145,16 +149,34 @@ def cards(count: int) -> list[dict[str, int]]:
         pynvml.nvmlShutdown()
 
 
-def _fits_message(cap: int, source: str, est: Estimate, overhead: int, where: str) -> str:
+def _fits_message(cap: int, source: str, est: Estimate, overhead: int, where: str, online_quant: bool = False) -> str:
     need = est.weight_bytes + est.min_kv_bytes + overhead
-    offload = max(1, -(-(need - cap) // GiB))
+    offload = max(1, -(-(need - cap) // GiB)) + OFFLOAD_HEADROOM_GIB
+    advice = (f"keep part of the weights in CPU memory with vLLM's weight offload: engineArgs: {{ cpu_offload_gb: {offload} }} "
+              "(slower: those weights cross PCIe at every step)")
+    if online_quant:
+        advice += (", with a checkpoint already quantized (e.g. an -FP8 release of the model): vLLM cannot offload the "
+                   "weights it quantizes online")
     return (
         f"the model does not fit under the memory cap ({source}): it needs about {need / GiB:.1f} GiB per {where} "
         f"(weights {est.weight_bytes / GiB:.1f} GiB, KV cache for one {est.max_model_len}-token sequence "
         f"{est.min_kv_bytes / GiB:.1f} GiB, runtime {overhead / GiB:.1f} GiB) and the cap is {cap / GiB:.1f} GiB. "
-        f"Raise the cap, lower maxModelLen, or keep part of the weights in CPU memory with vLLM's weight offload: "
-        f"engineArgs: {{ cpu_offload_gb: {offload} }} (slower: those weights cross PCIe at every step)."
+        f"Raise the cap, lower maxModelLen, or {advice}."
     )
+
+
+def _quantized_online(kwargs: dict[str, Any]) -> bool:
+    """`quantization` asked for a checkpoint that is not quantized already: vLLM quantizes it while loading."""
+    import json
+
+    if not kwargs.get("quantization"):
+        return False
+    try:
+        with open(os.path.join(kwargs["model"], "config.json"), encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except (OSError, ValueError, TypeError):
+        return False
+    return not (cfg.get("quantization_config") or cfg.get("compression_config"))
 
 
 def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[Plan, list[dict[str, Any]]]:
@@ -192,6 +214,17 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
              estimate=estimate(kwargs), cpu_offload_gib=offload_gib)
     if cap > total:
         raise InsufficientMemory(f"gpuMemoryGiB {gib} is more than the card has ({total / GiB:.1f} GiB)")
+    online_quant = _quantized_online(kwargs)
+    if offload_gib > 0 and online_quant:
+        from .config import UnsupportedSetting
+
+        # Measured with vLLM 0.26 on an H100: online quantization builds the weights on the meta device, which the
+        # offloader cannot copy ("Cannot copy out of meta tensor"), and on the V2 model runner the offload is ignored.
+        raise UnsupportedSetting(
+            "engineArgs.cpu_offload_gb",
+            f"vLLM cannot keep weights in CPU memory (cpu_offload_gb {offload_gib:g}) while it quantizes them online "
+            f"(quantization {kwargs['quantization']!r} on the unquantized checkpoint {kwargs['model']}): use a checkpoint "
+            "already quantized (e.g. an -FP8 release of the model) or leave quantization unset")
     if cap < LARGE_CARD_BYTES <= total and not any(k in kwargs for k in SMALL_CARD_BATCH):
         kwargs.update(SMALL_CARD_BATCH)
         notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
@@ -205,13 +238,15 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
         overhead = p.reserve_bytes + ACTIVATION_ESTIMATE
         est = Estimate(weights, p.estimate.kv_bytes_per_token, p.estimate.max_model_len)
         if weights + est.min_kv_bytes + overhead > cap:
-            raise InsufficientMemory(_fits_message(cap, f"{source} {gib if gib is not None else util}", est, overhead, "card"))
+            raise InsufficientMemory(_fits_message(cap, f"{source} {gib if gib is not None else util}", est, overhead, "card",
+                                                  online_quant))
     free = min(d["total"] - d["used"] for d in devices)
     if cap > free:
         raise InsufficientMemory(
             f"the memory cap ({source}) is {cap / GiB:.1f} GiB per card but only {free / GiB:.1f} GiB is free now "
             f"(other processes hold {max(d['used'] for d in devices) / GiB:.1f} GiB); lower the cap or free the card")
     apply(p, kwargs)
+    notes += _weight_offload_runner(p, offload_gib)
     kwargs["worker_extension_cls"] = "vllm_node.memory.WorkerMemory"
     notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
                   "reason": f"a cap on the engine's whole footprint per card ({cap / GiB:.2f} GiB): vLLM sizes the KV cache "
@@ -219,6 +254,27 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
                             f"{p.reserve_bytes / GiB:.2f} GiB for the CUDA context and workspaces its profiler does not "
                             "count), and the torch allocator is bounded under the cap after start"})
     return p, notes
+
+
+def _weight_offload_runner(p: Plan, offload_gib: float) -> list[dict[str, Any]]:
+    """Weight offload (`cpu_offload_gb`) needs a model runner that installs vLLM's offloader: where the installed
+    V2 runner does not, the engine starts on the V1 runner (VLLM_USE_V2_MODEL_RUNNER=0), and a note says so."""
+    from . import internals
+
+    if offload_gib <= 0 or not internals.v2_runner_skips_weight_offload():
+        return []
+    import vllm
+
+    chosen = os.environ.get("VLLM_USE_V2_MODEL_RUNNER")
+    if chosen is not None:
+        return [{"option": "engineArgs.cpu_offload_gb", "applied": chosen.strip().lower() in ("0", "false"), "value": offload_gib,
+                 "reason": f"VLLM_USE_V2_MODEL_RUNNER={chosen} is set in the environment and kept; vLLM "
+                           f"{vllm.__version__}'s V2 model runner ignores weight offload"}]
+    p.env["VLLM_USE_V2_MODEL_RUNNER"] = "0"
+    return [{"option": "engineArgs.cpu_offload_gb", "applied": True, "value": offload_gib,
+             "reason": f"{offload_gib:g} GiB of weights in CPU memory, on vLLM's V1 model runner "
+                       f"(VLLM_USE_V2_MODEL_RUNNER=0 for this engine): vLLM {vllm.__version__}'s V2 runner, its default for "
+                       "this model, ignores weight offload (vllm-project/vllm#51396)"}]
 
 
 def apply(p: Plan, kwargs: dict[str, Any]) -> None:

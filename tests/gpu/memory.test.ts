@@ -1,6 +1,7 @@
 // The memory cap on a CUDA card (python/vllm_node/memory.py) with the seed's laptop budget, gpuMemoryGiB 14.4:
 // the 4B shape stays within it under load, the 32B shape is refused before loading with the weight offload it
-// needs, and with that offload it starts and generates within the cap. Skipped without a GPU.
+// needs, offload with online quantization is refused, and the 32B shape as an fp8 checkpoint with that offload
+// starts and generates within the cap. Skipped without a GPU.
 // Models: random Qwen3-shaped checkpoints (scripts/gpu-host/build-models.py) under $VLLM_NODE_GPU_MODELS.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -49,16 +50,25 @@ describe.skipIf(!HAS_GPU)('memory cap on the GPU (gpuMemoryGiB 14.4)', () => {
     expect(peak - baseline).toBeLessThanOrEqual(capMiB);
   });
 
-  it('the 32B shape is refused before loading, with the weight offload that would fit, and the process goes on', async () => {
-    const e = await rejection(Engine.create({ ...laptop, model: join(GPU_MODELS, 'qwen3-32b-fp8'), engineArgs: { load_format: 'dummy' } }, { configFile: false }));
+  it('the 32B shape (online fp8) is refused before loading, with the weight offload that would fit, and the process goes on', async () => {
+    const e = await rejection(Engine.create({ ...laptop, model: join(GPU_MODELS, 'qwen3-32b'), engineArgs: { load_format: 'dummy' } }, { configFile: false }));
     expect(e.code).toBe('INSUFFICIENT_GPU_MEMORY');
+    expect(e.message).toMatch(/already quantized/);
     const m = /cpu_offload_gb: (\d+)/.exec(e.message);
     expect(m).not.toBeNull();
-    offloadGiB = Number(m![1]) + 2;
+    offloadGiB = Number(m![1]);
     expect(gpuMemory()[0]!.usedMiB - baseline).toBeLessThan(1024);
   });
 
-  it('with that offload the 32B shape starts, generates and stays within the cap', async () => {
+  it('weight offload with online quantization is refused before loading (vLLM cannot offload meta-device weights)', async () => {
+    const e = await rejection(
+      Engine.create({ ...laptop, model: join(GPU_MODELS, 'qwen3-32b'), engineArgs: { load_format: 'dummy', cpu_offload_gb: 24 } }, { configFile: false }),
+    );
+    expect(e.code).toBe('UNSUPPORTED_SETTING');
+    expect(e.message).toMatch(/quantizes them online/);
+  });
+
+  it('with that offload the 32B shape as an fp8 checkpoint starts, generates and stays within the cap', async () => {
     expect(offloadGiB).toBeGreaterThan(0);
     let engine: Engine | undefined;
     const peak = await peakDuring(async () => {
