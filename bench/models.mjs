@@ -6,15 +6,17 @@
 //          after each; under each model a load of N requests (~4k-token prompts, 500 output tokens, a quarter
 //          JSON-schema constrained, a quarter streamed) while nvidia-smi is sampled every 100 ms: peak vs cap.
 //   laptop gpuMemoryGiB 14.4 (the seed's 16 GB card): 32B refused before loading, with the weight offload it needs;
-//          4B under a load of N/4 requests (peak vs cap, throughput, the seed's 50-token latency); the 32B shape
-//          with the refusal's cpu_offload_gb (+2 GiB of margin): start, latency, 16 concurrent requests, peak.
-//   compare the 4B shape at 0.9 through vllm-node, then plain Python vLLM (bench/vllm_default.py) on the same
-//          load: KV cache tokens, output tok/s and nvidia-smi peak side by side.
+//          4B under a load of N/4 requests (peak vs cap, throughput, the seed's 50-token latency).
+//   offload gpuMemoryGiB 14.4, the 32B shape quantized online (the seed's way) and as an fp8 checkpoint: each
+//          refused, then started with the refusal's cpu_offload_gb (+ $OFFLOAD_MARGIN GiB) and vLLM's INFO log:
+//          start, latency, 16 concurrent requests, peak.
+//   compare the 4B shape at 0.9 through vllm-node, then `plain` on the same load.
+//   plain  plain Python vLLM (bench/vllm_default.py) at 0.9 on that load: KV cache tokens, output tok/s, peak.
 //   swap   gpuMemoryGiB 14.4, 8B with and without swapSpace (vLLM's native CPU KV offload) on repeated long shared
 //          prefixes larger than the GPU KV cache; then KILL-ME (scripts/gpu-host/models.sh SIGKILLs Node).
 // Phases run in the order given.
 // Each step appends to $OUT/models.log as it goes; the summary goes to docs/benchmarks.md.
-//   BENCH_GPU=1 node bench/models.mjs /tmp/models [seed] [laptop] [compare] [swap] [n=256]
+//   BENCH_GPU=1 node bench/models.mjs /tmp/models [seed] [laptop] [offload] [compare] [plain] [swap] [n=256]
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -148,14 +150,17 @@ async function seedPhase() {
   log(`manager closed in ${((performance.now() - t) / 1000).toFixed(1)} s; card ${lastMiB} MiB`);
 }
 
-/** gpuMemoryGiB 14.4: 32B refused with the offload it needs; 4B under load; 32B with that offload. */
-async function laptopPhase() {
-  log('laptop phase: gpuMemoryGiB 14.4');
-  const q32 = { ...laptop, model: join(dir, 'qwen3-32b') };
-  const refused = await Engine.create({ ...q32, engineArgs: { load_format: 'dummy' } }, { configFile: false }).then(
+/** `code: message` of the error an engine that should not start fails with (`started?!` when it starts). */
+const refusal = (options) =>
+  Engine.create(options, { configFile: false }).then(
     (e) => e.close().then(() => 'started?!'),
     (e) => `${e.code}: ${e.message}`,
   );
+
+/** gpuMemoryGiB 14.4: 32B refused with the offload it needs; 4B under load. */
+async function laptopPhase() {
+  log('laptop phase: gpuMemoryGiB 14.4');
+  const refused = await refusal({ ...laptop, model: join(dir, 'qwen3-32b'), engineArgs: { load_format: 'dummy' } });
   log(`  32B at 14.4 GiB: ${refused}`);
   let t = performance.now();
   let engine = await Engine.create({ ...laptop, model: join(dir, 'qwen3-4b') }, { configFile: false });
@@ -174,10 +179,7 @@ async function offloadPhase() {
   for (const name of ['qwen3-32b', 'qwen3-32b-fp8']) {
     log(`offload phase: gpuMemoryGiB 14.4, ${name}`);
     const q32 = { ...laptop, model: join(dir, name), logLevel: 'info' };
-    const refused = await Engine.create({ ...q32, engineArgs: { load_format: 'dummy' } }, { configFile: false }).then(
-      (e) => e.close().then(() => 'started?!'),
-      (e) => `${e.code}: ${e.message}`,
-    );
+    const refused = await refusal({ ...q32, engineArgs: { load_format: 'dummy' } });
     log(`  ${name} at 14.4 GiB: ${refused}`);
     const offload = Number(/cpu_offload_gb: (\d+)/.exec(refused)?.[1] ?? 24) + margin;
     let t = performance.now();

@@ -25,8 +25,8 @@ SHAPES = {
                 intermediate_size=25600, tie_word_embeddings=False),
 }
 # The 32B shape as a checkpoint already in fp8 (128x128 blocks, as Qwen publishes Qwen3-32B-FP8): vLLM's weight
-# offload (cpu_offload_gb) keeps such weights in CPU memory, while online fp8 quantization of a bf16 checkpoint
-# writes its quantized weights to the GPU after loading.
+# offload (cpu_offload_gb) can keep such weights in CPU memory, while online fp8 quantization of a bf16 checkpoint
+# builds its weights on the meta device, which the offloader cannot copy (measured with vLLM 0.26).
 SHAPES["32b-fp8"] = SHAPES["32b"]
 FP8_CHECKPOINT = {"32b-fp8": {"quant_method": "fp8", "activation_scheme": "dynamic", "fmt": "e4m3", "weight_block_size": [128, 128]}}
 CONFIG_ONLY = {"32b", "32b-fp8"}
