@@ -22,7 +22,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000 },
+        test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 1_200_000 },
       },
     ],
   },

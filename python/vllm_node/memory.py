@@ -11,12 +11,15 @@ the warm-ups that run once the KV cache exists, and library workspaces. On an H1
    sequence). When they cannot fit under the cap, fail at once with INSUFFICIENT_GPU_MEMORY, saying what is
    needed and offering vLLM's weight offload (`cpu_offload_gb`). Otherwise give vLLM the cap minus a
    `reserve` for what its profiler leaves out, as its `gpu_memory_utilization`.
-2. **After start** (`hold_cap`, in every GPU worker through the worker extension below): release the
+2. **While loading**: each GPU worker's torch allocator is bounded under the cap until the weights are loaded
+   and processed (weight processing can leave gigabytes of freed blocks cached; the bound makes the allocator
+   reuse them instead of growing past the cap).
+3. **After start** (`hold_cap`, in every GPU worker through the worker extension below): release the
    allocator's cached blocks, measure the footprint on the card (used now minus used before the engine
    started), and bound the torch allocator with `set_per_process_memory_fraction` so that allocator memory
    plus what lies outside it never exceeds the cap: under load the allocator frees its cache and reuses it
    instead of growing past the cap.
-3. **Check**: when the footprint after start is over the cap anyway, the bridge restarts the engine once
+4. **Check**: when the footprint after start is over the cap anyway, the bridge restarts the engine once
    with the reserve raised by the measured excess (recorded in `engine.info.notes`).
 
 On the CPU backend only `gpuMemoryGiB` applies: it sizes the KV cache (`kv_cache_memory_bytes`) as the cap
@@ -31,6 +34,10 @@ from typing import Any
 GiB = 1 << 30
 MiB = 1 << 20
 
+# While the model loads, each GPU worker's torch allocator is bounded at the cap minus this (the CUDA context and
+# libraries loaded by then: ~0.55 GiB measured on an H100), through LOAD_LIMIT_ENV (internals.bound_allocator_while_loading).
+LOAD_OUTSIDE_RESERVE = 1 * GiB
+LOAD_LIMIT_ENV = "VLLM_NODE_LOAD_LIMIT_BYTES"
 # What vLLM's profiler leaves out on a CUDA card: a fixed part (CUDA context, workspaces) and a part that grows
 # with the batch (sampler buffers for max_num_seqs requests, activations of a max_num_batched_tokens chunk, which
 # its profiling under-counts). Measured on an H100 with 16,384-token chunks and 1,024 sequences: 3.9 GiB over
@@ -247,6 +254,7 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
             f"(other processes hold {max(d['used'] for d in devices) / GiB:.1f} GiB); lower the cap or free the card")
     apply(p, kwargs)
     notes += _weight_offload_runner(p, offload_gib)
+    notes += _bound_loading(p)
     kwargs["worker_extension_cls"] = "vllm_node.memory.WorkerMemory"
     notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
                   "reason": f"a cap on the engine's whole footprint per card ({cap / GiB:.2f} GiB): vLLM sizes the KV cache "
@@ -275,6 +283,23 @@ def _weight_offload_runner(p: Plan, offload_gib: float) -> list[dict[str, Any]]:
              "reason": f"{offload_gib:g} GiB of weights in CPU memory, on vLLM's V1 model runner "
                        f"(VLLM_USE_V2_MODEL_RUNNER=0 for this engine): vLLM {vllm.__version__}'s V2 runner, its default for "
                        "this model, ignores weight offload (vllm-project/vllm#51396)"}]
+
+
+def _bound_loading(p: Plan) -> list[dict[str, Any]]:
+    """The cap holds while the model loads too: each GPU worker bounds its torch allocator at the cap minus
+    LOAD_OUTSIDE_RESERVE (the CUDA context and libraries) until the weights are loaded and processed."""
+    from . import internals
+
+    if p.cap_bytes is None:
+        return []
+    if not internals.has_gpu_worker_load_model():
+        import vllm
+
+        return [{"option": p.source, "applied": False, "value": round(p.cap_bytes / GiB, 2),
+                 "reason": f"vLLM {vllm.__version__}'s GPU worker has no load_model to bound: the cap is not enforced while "
+                           "the weights load (transients of weight processing may pass it)"}]
+    p.env[LOAD_LIMIT_ENV] = str(p.cap_bytes - LOAD_OUTSIDE_RESERVE)
+    return []
 
 
 def apply(p: Plan, kwargs: dict[str, Any]) -> None:
@@ -330,6 +355,14 @@ def now(llm: Any, p: Plan) -> dict[str, Any]:
 def _in_mib(worker: dict[str, Any]) -> dict[str, Any]:
     """A worker's byte figures in MiB (its pid as is)."""
     return {k: (round(v / MiB) if isinstance(v, int) and k != "pid" else v) for k, v in worker.items()}
+
+
+# This module is imported in every GPU worker (vLLM resolves `worker_extension_cls` before it loads the model);
+# a worker of a capped engine inherits LOAD_LIMIT_ENV from plan() and bounds its model load.
+if os.environ.get(LOAD_LIMIT_ENV):
+    from . import internals as _internals
+
+    _internals.bound_allocator_while_loading(int(os.environ[LOAD_LIMIT_ENV]))
 
 
 class WorkerMemory:
