@@ -14,14 +14,18 @@ const model = process.env.DEMO_MODEL ?? join(here, '..', '.models', 'smollm2-135
 const postings = JSON.parse(readFileSync(join(here, 'job-postings.json'), 'utf8'));
 
 const Job = z.object({
-  title: z.string().describe('job title only, without location or salary'),
-  company: z.string().describe('hiring company, or "unknown"'),
-  location: z.string().describe('city and country, or "Remote"'),
+  title: z.string().max(40).describe('job title only, without location or salary'),
+  company: z.string().max(30).describe('hiring company, or "unknown"'),
+  location: z.string().max(30).describe('city and country, or "Remote"'),
   remote: z.boolean(),
 });
 
 // The CPU cannot run the default fp8 settings: ask for what it can do, explicitly (never silently).
+// enforceEager: vLLM's CPU build cannot reload its torch.compile cache (vLLM 0.28.0: "'function' object has no
+// attribute 'finalize_loading'"), so a compiled start retraces the model every time: 68-77 s against 16-17 s eager on
+// 2 cores, for ~12% slower decoding (docs/benchmarks.md, bench/cpu-start.mjs).
 const cpu = {
+  enforceEager: true,
   quantization: null,
   kvCacheDtype: 'auto',
   dtype: 'float32',
@@ -44,8 +48,20 @@ function progress(done, total) {
   process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] extracted ${done}/${total}${done === total ? '\n' : ''}`);
 }
 
+// A 135M-parameter model follows examples far better than descriptions: show it four postings (none of the six).
+const instructions = `You read one job posting and fill in its fields as JSON. title: the job title only (no company, place, pay or hours). company: the employer's name only. location: the city and region or country; "Remote" when the job is remote. remote: true only when the posting says Remote.
+Examples:
+Posting: "Barista - Seattle, WA. Blue Bottle Coffee. Part-time, $17/hr."
+JSON: {"title":"Barista","company":"Blue Bottle Coffee","location":"Seattle, WA","remote":false}
+Posting: "Site Reliability Engineer, Remote (EU only), Hashnode Labs. Run our clusters. €90k."
+JSON: {"title":"Site Reliability Engineer","company":"Hashnode Labs","location":"Remote","remote":true}
+Posting: "Accountant at Kessler & Co, Toronto, Canada. Hybrid. CPA required."
+JSON: {"title":"Accountant","company":"Kessler & Co","location":"Toronto, Canada","remote":false}
+Posting: "Product Designer (Figma) - Remote. Orbit Health is hiring a designer for our patient app. $120k."
+JSON: {"title":"Product Designer","company":"Orbit Health","location":"Remote","remote":true}`;
+
 const t0 = Date.now();
-const results = await engine.extractMany(postings, Job, { temperature: 0, maxTokens: 120, onProgress: progress });
+const results = await engine.extractMany(postings, Job, { temperature: 0, maxTokens: 120, instructions, onProgress: progress });
 for (const [i, r] of results.entries()) {
   console.log(JSON.stringify(r.ok ? { posting: i, ...r.value } : { posting: i, error: r.error.code, message: r.error.message }));
 }
