@@ -13,15 +13,23 @@ namespace vllm_node {
 namespace {
 
 class NativeEngine;
-std::mutex g_liveMutex;
-std::set<NativeEngine*> g_live;
+
+// The engines of one Node environment (the main thread or a worker_threads Worker). When that environment is torn
+// down, its cleanup hook closes its own engines only: a Worker that exits leaves the main thread's engines serving.
+// Shared by the hook and the environment's engines, so that whichever goes last frees it.
+struct EnvEngines {
+  std::mutex mutex;
+  std::set<NativeEngine*> live;
+};
 
 class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
  public:
-  static Napi::Function Define(Napi::Env env) {
+  // `engines` (the environment's list) reaches the constructor as the class's data.
+  static Napi::Function Define(Napi::Env env, std::shared_ptr<EnvEngines>* engines) {
     return DefineClass(env, "NativeEngine",
                        {InstanceMethod<&NativeEngine::Post>("post"), InstanceMethod<&NativeEngine::Close>("close"),
-                        InstanceMethod<&NativeEngine::Ref>("ref"), InstanceMethod<&NativeEngine::Unref>("unref")});
+                        InstanceMethod<&NativeEngine::Ref>("ref"), InstanceMethod<&NativeEngine::Unref>("unref")},
+                       engines);
   }
 
   // new NativeEngine(optionsJson: string, onEvents: (eventsJson: string) => void)
@@ -43,17 +51,18 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
           if (status != napi_ok) delete payload;
         },
         [tsfn]() mutable { tsfn.Release(); });
+    envEngines_ = *static_cast<std::shared_ptr<EnvEngines>*>(info.Data());
     {
-      std::lock_guard<std::mutex> lock(g_liveMutex);
-      g_live.insert(this);
+      std::lock_guard<std::mutex> lock(envEngines_->mutex);
+      envEngines_->live.insert(this);
     }
     worker_->Start();
   }
 
   ~NativeEngine() override {
     {
-      std::lock_guard<std::mutex> lock(g_liveMutex);
-      g_live.erase(this);
+      std::lock_guard<std::mutex> lock(envEngines_->mutex);
+      envEngines_->live.erase(this);
     }
     Shutdown();
   }
@@ -65,11 +74,12 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     worker_->Join();
   }
 
-  static void ShutdownAll() {
+  // Environment teardown: close this environment's engines (their EngineCore children too).
+  static void ShutdownAll(EnvEngines& engines) {
     std::set<NativeEngine*> live;
     {
-      std::lock_guard<std::mutex> lock(g_liveMutex);
-      live = g_live;
+      std::lock_guard<std::mutex> lock(engines.mutex);
+      live = engines.live;
     }
     for (NativeEngine* engine : live) engine->Shutdown();
   }
@@ -97,6 +107,7 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
     return info.Env().Undefined();
   }
 
+  std::shared_ptr<EnvEngines> envEngines_;
   Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<EngineWorker> worker_;
 };
@@ -121,8 +132,17 @@ Napi::Value InitPython(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pythonVersion", Napi::String::New(env, CompiledPythonVersion()));
   exports.Set("initPython", Napi::Function::New(env, InitPython));
-  exports.Set("NativeEngine", NativeEngine::Define(env));
-  napi_add_env_cleanup_hook(env, [](void*) { NativeEngine::ShutdownAll(); }, nullptr);
+  // Owned by the cleanup hook; each engine of this environment holds its own reference.
+  auto* engines = new std::shared_ptr<EnvEngines>(std::make_shared<EnvEngines>());
+  exports.Set("NativeEngine", NativeEngine::Define(env, engines));
+  napi_add_env_cleanup_hook(
+      env,
+      [](void* data) {
+        auto* owned = static_cast<std::shared_ptr<EnvEngines>*>(data);
+        NativeEngine::ShutdownAll(**owned);
+        delete owned;
+      },
+      engines);
   return exports;
 }
 
