@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes README's configuration table from the zod schema (the one source of truth): option, environment
-// variable, YAML key, default, meaning. Run after `npm run build:ts`.
+// variable, YAML key, default, meaning; each field carries its environment variable, YAML key and vLLM name as
+// zod metadata (src/options.ts). Run after `npm run build:ts`. `--check`: exit 1 when README's table differs.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 import { EngineOptionsSchema, OPTION_SOURCES } from '../dist/index.js';
@@ -39,5 +40,12 @@ const table = [
 ].join('\n');
 const readme = readFileSync('README.md', 'utf8');
 const out = readme.replace(/<!-- config-table:start -->[\s\S]*<!-- config-table:end -->/, `<!-- config-table:start -->\n${table}\n<!-- config-table:end -->`);
-writeFileSync('README.md', out);
-console.log(table);
+if (process.argv.includes('--check')) {
+  if (out !== readme) {
+    console.error("README's configuration table differs from src/options.ts: run `node scripts/config-table.mjs`");
+    process.exit(1);
+  }
+} else {
+  writeFileSync('README.md', out);
+  console.log(table);
+}

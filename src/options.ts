@@ -9,27 +9,27 @@ import { z } from 'zod';
 export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
 
 export const SamplingDefaultsSchema = z.strictObject({
-  maxTokens: z.number().int().positive().default(500).describe('Maximum number of tokens to generate.'),
-  temperature: z.number().min(0).max(100).default(0.1).describe('Sampling temperature; 0 is greedy.'),
-  topP: z.number().gt(0).max(1).default(0.9).describe('Nucleus sampling: keep the smallest token set whose probability reaches topP.'),
-  frequencyPenalty: z.number().min(-2).max(2).default(0.1).describe('Penalise tokens by how often they already appeared.'),
+  maxTokens: z.number().int().positive().default(500).describe('Maximum number of tokens to generate.').meta({ env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' }),
+  temperature: z.number().min(0).max(100).default(0.1).describe('Sampling temperature; 0 is greedy.').meta({ env: 'DEFAULT_TEMPERATURE', yaml: 'inference.sampling.temperature' }),
+  topP: z.number().gt(0).max(1).default(0.9).describe('Nucleus sampling: keep the smallest token set whose probability reaches topP.').meta({ env: 'DEFAULT_TOP_P', yaml: 'inference.sampling.top_p' }),
+  frequencyPenalty: z.number().min(-2).max(2).default(0.1).describe('Penalise tokens by how often they already appeared.').meta({ env: 'DEFAULT_FREQUENCY_PENALTY', yaml: 'inference.sampling.frequency_penalty' }),
 });
 
 export const EngineOptionsSchema = z.strictObject({
-  model: z.string().min(1).describe('Path of a local Hugging Face model folder (checked before vLLM starts; see below), or a hub id such as `org/name` that vLLM resolves itself.'),
+  model: z.string().min(1).describe('Path of a local Hugging Face model folder (checked before vLLM starts; see below), or a hub id such as `org/name` that vLLM resolves itself.').meta({ env: 'DEFAULT_MODEL_PATH', yaml: 'inference.vllm.model', vllm: 'model' }),
   quantization: z
     .string()
     .min(1)
     .nullable()
     .default('fp8')
-    .describe('Weight quantization passed to vLLM ("fp8": online dynamic FP8, needs compute capability 8.9+); null for none.'),
-  kvCacheDtype: z.string().min(1).default('fp8').describe('KV cache data type ("auto" follows the model dtype; "fp8" needs CUDA).'),
+    .describe('Weight quantization passed to vLLM ("fp8": online dynamic FP8, needs compute capability 8.9+); null for none.').meta({ env: 'VLLM_QUANTIZATION', yaml: 'inference.vllm.quantization', vllm: 'quantization' }),
+  kvCacheDtype: z.string().min(1).default('fp8').describe('KV cache data type ("auto" follows the model dtype; "fp8" needs CUDA).').meta({ env: 'VLLM_KV_CACHE_DTYPE', yaml: 'inference.vllm.kv_cache_dtype', vllm: 'kv_cache_dtype' }),
   swapSpace: z
     .number()
     .min(0)
     .max(1024)
     .default(4)
-    .describe('CPU memory in GiB for offloading the KV cache: vLLM\'s native KV offload (kv_offloading_size) where the installed vLLM has it, else its swap_space where it accepts one; `engine.info.notes` says how it was applied (not on the CPU backend, whose KV cache is in CPU memory already). 0 turns it off.'),
+    .describe('CPU memory in GiB for offloading the KV cache: vLLM\'s native KV offload (kv_offloading_size) where the installed vLLM has it, else its swap_space where it accepts one; `engine.info.notes` says how it was applied (not on the CPU backend, whose KV cache is in CPU memory already). 0 turns it off.').meta({ env: 'VLLM_SWAP_SPACE', yaml: 'inference.vllm.swap_space' }),
   gpuMemoryUtilization: z
     .number()
     .gt(0)
@@ -37,35 +37,35 @@ export const EngineOptionsSchema = z.strictObject({
     .optional()
     .describe(
       `Cap on the engine's whole footprint on each GPU, as a fraction of the card (default ${DEFAULT_GPU_MEMORY_UTILIZATION} unless gpuMemoryGiB is set; exclusive with it). The KV cache gets what the cap leaves after weights, activations and the CUDA runtime.`,
-    ),
+    ).meta({ env: 'VLLM_GPU_MEMORY_UTILIZATION', yaml: 'inference.vllm.gpu_memory_utilization', vllm: 'gpu_memory_utilization' }),
   gpuMemoryGiB: z
     .number()
     .gt(0)
     .max(4096)
     .optional()
-    .describe('Cap on the engine\'s whole footprint on each GPU in GiB (e.g. 14.4 for a 16 GB card\'s 90%); exclusive with gpuMemoryUtilization. On the CPU backend it sizes the KV cache as the cap minus the weights.'),
+    .describe('Cap on the engine\'s whole footprint on each GPU in GiB (e.g. 14.4 for a 16 GB card\'s 90%); exclusive with gpuMemoryUtilization. On the CPU backend it sizes the KV cache as the cap minus the weights.').meta({ env: 'VLLM_GPU_MEMORY_GIB', yaml: 'inference.vllm.gpu_memory_gib' }),
   trustRemoteCode: z
     .boolean()
     .default(true)
-    .describe('Run custom model code found in the model folder (SECURITY: only for models you trust).'),
-  maxModelLen: z.number().int().positive().optional().describe('Context length; defaults to the model config.'),
-  dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32', 'half', 'float']).default('auto').describe('Weight/activation dtype.'),
-  tensorParallelSize: z.number().int().min(1).max(64).default(1).describe('Number of GPUs to shard the model over.'),
-  enforceEager: z.boolean().default(false).describe('Skip CUDA graphs/torch.compile: faster start, slower decode.'),
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Engine random seed.'),
+    .describe('Run custom model code found in the model folder (SECURITY: only for models you trust).').meta({ env: 'VLLM_TRUST_REMOTE_CODE', yaml: 'inference.vllm.trust_remote_code', vllm: 'trust_remote_code' }),
+  maxModelLen: z.number().int().positive().optional().describe('Context length; defaults to the model config.').meta({ env: 'VLLM_MAX_MODEL_LEN', yaml: 'inference.vllm.max_model_len', vllm: 'max_model_len' }),
+  dtype: z.enum(['auto', 'bfloat16', 'float16', 'float32', 'half', 'float']).default('auto').describe('Weight/activation dtype.').meta({ env: 'VLLM_DTYPE', yaml: 'inference.vllm.dtype', vllm: 'dtype' }),
+  tensorParallelSize: z.number().int().min(1).max(64).default(1).describe('Number of GPUs to shard the model over.').meta({ env: 'VLLM_TENSOR_PARALLEL_SIZE', yaml: 'inference.vllm.tensor_parallel_size', vllm: 'tensor_parallel_size' }),
+  enforceEager: z.boolean().default(false).describe('Skip CUDA graphs/torch.compile: faster start, slower decode.').meta({ env: 'VLLM_ENFORCE_EAGER', yaml: 'inference.vllm.enforce_eager', vllm: 'enforce_eager' }),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Engine random seed.').meta({ env: 'VLLM_SEED', yaml: 'inference.vllm.seed', vllm: 'seed' }),
   sleepMode: z
     .enum(['off', 'on', 'auto'])
     .default('off')
-    .describe('vLLM sleep mode (engine.sleep/wakeUp: weights to CPU memory, GPU memory freed): "on" fails where the platform lacks it (CPU), "auto" enables it where it exists. ModelManager uses "auto".'),
-  python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.'),
+    .describe('vLLM sleep mode (engine.sleep/wakeUp: weights to CPU memory, GPU memory freed): "on" fails where the platform lacks it (CPU), "auto" enables it where it exists. ModelManager uses "auto".').meta({ env: 'VLLM_SLEEP_MODE', yaml: 'inference.vllm.sleep_mode' }),
+  python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.').meta({ env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' }),
   logLevel: z
     .enum(['debug', 'info', 'warning', 'error', 'critical'])
     .default('warning')
-    .describe("Level of vLLM's own log lines (always on stderr, never stdout); \"info\" shows vLLM's start-up progress."),
+    .describe("Level of vLLM's own log lines (always on stderr, never stdout); \"info\" shows vLLM's start-up progress.").meta({ env: 'VLLM_NODE_LOG_LEVEL', yaml: 'inference.vllm.log_level' }),
   engineArgs: z
     .record(z.string(), z.unknown())
     .default({})
-    .describe('Extra vLLM engine keyword arguments (snake_case), passed through verbatim.'),
+    .describe('Extra vLLM engine keyword arguments (snake_case), passed through verbatim.').meta({ yaml: 'inference.vllm.engine_args' }),
   sampling: SamplingDefaultsSchema.default(SamplingDefaultsSchema.parse({})).describe('Default sampling options for every call.'),
 });
 
@@ -92,61 +92,42 @@ export const SamplingOptionsSchema = z.strictObject({
 });
 export type SamplingOptions = z.input<typeof SamplingOptionsSchema>;
 
-/** Where each engine option can come from besides code. */
+/** Where an engine option can come from besides code, and the vLLM keyword argument it maps to 1:1 (when it
+ * does): carried by each field of the schemas above as zod metadata (`.meta()`), read here. */
 export interface OptionSource {
   env?: string;
   yaml?: string;
+  vllm?: string;
 }
 
-export const OPTION_SOURCES: Record<string, OptionSource> = {
-  model: { env: 'DEFAULT_MODEL_PATH', yaml: 'inference.vllm.model' },
-  quantization: { env: 'VLLM_QUANTIZATION', yaml: 'inference.vllm.quantization' },
-  kvCacheDtype: { env: 'VLLM_KV_CACHE_DTYPE', yaml: 'inference.vllm.kv_cache_dtype' },
-  swapSpace: { env: 'VLLM_SWAP_SPACE', yaml: 'inference.vllm.swap_space' },
-  gpuMemoryUtilization: { env: 'VLLM_GPU_MEMORY_UTILIZATION', yaml: 'inference.vllm.gpu_memory_utilization' },
-  gpuMemoryGiB: { env: 'VLLM_GPU_MEMORY_GIB', yaml: 'inference.vllm.gpu_memory_gib' },
-  trustRemoteCode: { env: 'VLLM_TRUST_REMOTE_CODE', yaml: 'inference.vllm.trust_remote_code' },
-  maxModelLen: { env: 'VLLM_MAX_MODEL_LEN', yaml: 'inference.vllm.max_model_len' },
-  dtype: { env: 'VLLM_DTYPE', yaml: 'inference.vllm.dtype' },
-  tensorParallelSize: { env: 'VLLM_TENSOR_PARALLEL_SIZE', yaml: 'inference.vllm.tensor_parallel_size' },
-  enforceEager: { env: 'VLLM_ENFORCE_EAGER', yaml: 'inference.vllm.enforce_eager' },
-  seed: { env: 'VLLM_SEED', yaml: 'inference.vllm.seed' },
-  sleepMode: { env: 'VLLM_SLEEP_MODE', yaml: 'inference.vllm.sleep_mode' },
-  python: { env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' },
-  logLevel: { env: 'VLLM_NODE_LOG_LEVEL', yaml: 'inference.vllm.log_level' },
-  engineArgs: { yaml: 'inference.vllm.engine_args' },
-  'sampling.maxTokens': { env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' },
-  'sampling.temperature': { env: 'DEFAULT_TEMPERATURE', yaml: 'inference.sampling.temperature' },
-  'sampling.topP': { env: 'DEFAULT_TOP_P', yaml: 'inference.sampling.top_p' },
-  'sampling.frequencyPenalty': { env: 'DEFAULT_FREQUENCY_PENALTY', yaml: 'inference.sampling.frequency_penalty' },
-};
+type Field = z.ZodType & { _zod: { def: { type: string; innerType?: Field } } };
 
-/** Option keys whose environment values are numbers / booleans / nullable strings. */
-export const NUMBER_OPTIONS = new Set([
-  'swapSpace',
-  'gpuMemoryUtilization',
-  'gpuMemoryGiB',
-  'maxModelLen',
-  'tensorParallelSize',
-  'seed',
-  'sampling.maxTokens',
-  'sampling.temperature',
-  'sampling.topP',
-  'sampling.frequencyPenalty',
-]);
-export const BOOLEAN_OPTIONS = new Set(['trustRemoteCode', 'enforceEager']);
-export const NULLABLE_OPTIONS = new Set(['quantization']);
+function fields(): [string, Field][] {
+  const engine = Object.entries(EngineOptionsSchema.shape).filter(([k]) => k !== 'sampling');
+  const sampling = Object.entries(SamplingDefaultsSchema.shape).map(([k, v]) => [`sampling.${k}`, v] as const);
+  return [...engine, ...sampling] as [string, Field][];
+}
+
+/** The zod type names from the outside in: ["default", "nullable", "string"]. */
+function layers(field: Field): string[] {
+  const out: string[] = [];
+  for (let f: Field | undefined = field; f; f = f._zod.def.innerType) out.push(f._zod.def.type);
+  return out;
+}
+
+function source(field: Field): OptionSource {
+  const { env, yaml, vllm } = (field.meta() ?? {}) as OptionSource;
+  return { ...(env ? { env } : {}), ...(yaml ? { yaml } : {}), ...(vllm ? { vllm } : {}) };
+}
+
+export const OPTION_SOURCES: Record<string, OptionSource> = Object.fromEntries(fields().map(([k, f]) => [k, source(f)]));
+
+/** Option keys whose environment values are numbers / booleans / nullable strings (from their zod types). */
+export const NUMBER_OPTIONS = new Set(fields().filter(([, f]) => layers(f).at(-1) === 'number').map(([k]) => k));
+export const BOOLEAN_OPTIONS = new Set(fields().filter(([, f]) => layers(f).at(-1) === 'boolean').map(([k]) => k));
+export const NULLABLE_OPTIONS = new Set(fields().filter(([, f]) => layers(f).includes('nullable')).map(([k]) => k));
 
 /** vLLM keyword argument for each engine option that maps 1:1. */
-export const VLLM_KWARGS: Partial<Record<keyof EngineOptions, string>> = {
-  model: 'model',
-  quantization: 'quantization',
-  kvCacheDtype: 'kv_cache_dtype',
-  gpuMemoryUtilization: 'gpu_memory_utilization',
-  trustRemoteCode: 'trust_remote_code',
-  maxModelLen: 'max_model_len',
-  dtype: 'dtype',
-  tensorParallelSize: 'tensor_parallel_size',
-  enforceEager: 'enforce_eager',
-  seed: 'seed',
-};
+export const VLLM_KWARGS: Partial<Record<keyof EngineOptions, string>> = Object.fromEntries(
+  fields().flatMap(([k, f]) => (source(f).vllm ? [[k, source(f).vllm]] : [])),
+);

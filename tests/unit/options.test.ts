@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { resolveEngineOptions } from '../../src/index.js';
+import { OPTION_SOURCES, resolveEngineOptions } from '../../src/index.js';
 import { thrown } from '../helpers/errors.js';
+import { ROOT } from '../helpers/models.js';
 
 const none = { configFile: false as const, env: {} };
 
@@ -132,5 +134,23 @@ describe('engine options', () => {
       const file = yamlFile('inference:\n  vllmm:\n    model: x\n');
       expect(thrown(() => resolveEngineOptions({}, { configFile: file, env: {} })).message).toContain('"inference.vllmm"');
     });
+  });
+});
+
+describe('one vocabulary', () => {
+  it("every option's environment variable, YAML key and vLLM name come from its zod field, none used twice", () => {
+    const envs = Object.values(OPTION_SOURCES).flatMap((s) => (s.env ? [s.env] : []));
+    const yamls = Object.values(OPTION_SOURCES).map((s) => s.yaml);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(yamls.every(Boolean)).toBe(true);
+    expect(new Set(yamls).size).toBe(yamls.length);
+    expect(OPTION_SOURCES.swapSpace).toEqual({ env: 'VLLM_SWAP_SPACE', yaml: 'inference.vllm.swap_space' });
+    expect(OPTION_SOURCES.maxModelLen?.vllm).toBe('max_model_len');
+    expect(OPTION_SOURCES['sampling.topP']).toEqual({ env: 'DEFAULT_TOP_P', yaml: 'inference.sampling.top_p' });
+  });
+
+  it("README's configuration table is the one scripts/config-table.mjs writes from the schema", () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'scripts', 'config-table.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
   });
 });
