@@ -79,17 +79,35 @@ export const SamplingOptionsSchema = z.strictObject({
   temperature: z.number().min(0).max(100).optional(),
   topP: z.number().gt(0).max(1).optional(),
   frequencyPenalty: z.number().min(-2).max(2).optional(),
-  presencePenalty: z.number().min(-2).max(2).optional().describe('Penalise tokens that already appeared at all.'),
-  topK: z.number().int().min(-1).optional().describe('Keep only the K most likely tokens; -1 or 0 keeps all.'),
-  seed: z.number().int().min(0).max(2 ** 63 - 1).optional(),
+  presencePenalty: z.number().min(-2).max(2).optional().describe('Penalise tokens that already appeared at all.').meta({ vllm: 'presence_penalty' }),
+  repetitionPenalty: z.number().gt(0).max(10).optional().describe('Divide the scores of tokens already in the prompt or output by this (1 = off).').meta({ vllm: 'repetition_penalty' }),
+  topK: z.number().int().min(-1).optional().describe('Keep only the K most likely tokens; -1 or 0 keeps all.').meta({ vllm: 'top_k' }),
+  minP: z.number().min(0).max(1).optional().describe("Drop tokens less likely than minP times the most likely one's probability.").meta({ vllm: 'min_p' }),
+  minTokens: z.number().int().min(0).optional().describe('Generate at least this many tokens before end-of-sequence or a stop token can end the output.').meta({ vllm: 'min_tokens' }),
+  seed: z.number().int().min(0).max(2 ** 63 - 1).optional().meta({ vllm: 'seed' }),
   stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(64)]).optional(),
-  ignoreEos: z.boolean().optional().describe('Keep generating past end-of-sequence (benchmarks).'),
+  stopTokenIds: z.array(z.number().int().min(0)).max(64).optional().describe('Token ids that end the output (kept out of the text).').meta({ vllm: 'stop_token_ids' }),
+  badWords: z.array(z.string().min(1)).max(256).optional().describe('Words the output must not contain (vLLM bad_words).').meta({ vllm: 'bad_words' }),
+  logitBias: z
+    .record(z.string().regex(/^\d+$/, 'a token id'), z.number().min(-100).max(100))
+    .optional()
+    .describe('Added to the logits of these token ids before sampling: { "<token id>": bias }, bias in [-100, 100].')
+    .meta({ vllm: 'logit_bias' }),
+  ignoreEos: z.boolean().optional().describe('Keep generating past end-of-sequence (benchmarks).').meta({ vllm: 'ignore_eos' }),
   jsonSchema: z
     .record(z.string(), z.unknown())
     .optional()
     .describe("Constrain decoding to JSON matching this JSON Schema (vLLM structured outputs)."),
   signal: z.instanceof(AbortSignal).optional().describe('Abort the request.'),
 });
+
+/** vLLM SamplingParams name of each per-call option that passes through 1:1 (from the `.meta()` above). */
+export const SAMPLING_KWARGS: Record<string, string> = Object.fromEntries(
+  Object.entries(SamplingOptionsSchema.shape).flatMap(([k, f]) => {
+    const vllm = (f.meta() as OptionSource | undefined)?.vllm;
+    return vllm ? [[k, vllm]] : [];
+  }),
+);
 export type SamplingOptions = z.input<typeof SamplingOptionsSchema>;
 
 /** Where an engine option can come from besides code, and the vLLM keyword argument it maps to 1:1 (when it

@@ -13,6 +13,8 @@ export interface SamplingPayload {
   stop?: string[];
   ignore_eos?: boolean;
   json_schema?: unknown;
+  /** The other SamplingParams that pass through 1:1 (options.ts SAMPLING_KWARGS): min_p, logit_bias, … */
+  [vllm: string]: unknown;
 }
 
 export type Command =

@@ -51,11 +51,10 @@ export class RemoteGenerator implements TextGenerator {
       top_p: payload.top_p,
       frequency_penalty: payload.frequency_penalty,
     };
-    if (payload.presence_penalty !== undefined) body.presence_penalty = payload.presence_penalty;
-    if (payload.top_k !== undefined) body.top_k = payload.top_k; // vLLM extension
-    if (payload.seed !== undefined) body.seed = payload.seed;
-    if (payload.stop !== undefined) body.stop = payload.stop;
-    if (payload.ignore_eos !== undefined) body.ignore_eos = payload.ignore_eos; // vLLM extension
+    // The rest under vLLM's own names: its OpenAI-compatible server takes SamplingParams fields as extra body keys.
+    for (const [key, value] of Object.entries(payload)) {
+      if (key !== 'json_schema' && !(key in body) && value !== undefined) body[key] = value;
+    }
     if (payload.json_schema !== undefined) body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: payload.json_schema } };
     return { body, signal };
   }

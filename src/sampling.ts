@@ -1,6 +1,6 @@
 import { formatIssues } from './config.js';
 import { VllmError } from './errors.js';
-import { SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
+import { SAMPLING_KWARGS, SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
 import type { SamplingPayload } from './protocol.js';
 
 /** Validates per-call options and merges them over the engine defaults into vLLM SamplingParams keys. */
@@ -20,11 +20,11 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
     top_p: o.topP ?? defaults.topP,
     frequency_penalty: o.frequencyPenalty ?? defaults.frequencyPenalty,
   };
-  if (o.presencePenalty !== undefined) payload.presence_penalty = o.presencePenalty;
-  if (o.topK !== undefined) payload.top_k = o.topK;
-  if (o.seed !== undefined) payload.seed = o.seed;
+  for (const [key, vllm] of Object.entries(SAMPLING_KWARGS)) {
+    const value = o[key as keyof SamplingOptions];
+    if (value !== undefined) payload[vllm] = value;
+  }
   if (o.stop !== undefined) payload.stop = typeof o.stop === 'string' ? [o.stop] : o.stop;
-  if (o.ignoreEos !== undefined) payload.ignore_eos = o.ignoreEos;
   if (o.jsonSchema !== undefined) payload.json_schema = o.jsonSchema;
   return o.signal ? { payload, signal: o.signal } : { payload };
 }

@@ -3,27 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-_SAMPLING_KEYS = {
-    "max_tokens",
-    "min_tokens",
-    "temperature",
-    "top_p",
-    "top_k",
-    "frequency_penalty",
-    "presence_penalty",
-    "repetition_penalty",
-    "seed",
-    "stop",
-    "ignore_eos",
-    "n",
-}
-
 
 def sampling_params(params: dict[str, Any], stream: bool):
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
-    kwargs = {k: v for k, v in params.items() if k in _SAMPLING_KEYS and v is not None}
+    # The names and values were checked by the options schema (src/options.ts); any SamplingParams field passes.
+    kwargs = {k: v for k, v in params.items() if k in SamplingParams.__struct_fields__ and v is not None}
+    if "logit_bias" in kwargs:  # JSON object keys are strings; vLLM wants token ids
+        kwargs["logit_bias"] = {int(t): float(b) for t, b in kwargs["logit_bias"].items()}
     schema = params.get("json_schema")
     if schema is not None:
         from vllm.sampling_params import StructuredOutputsParams

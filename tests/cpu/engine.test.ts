@@ -66,6 +66,34 @@ describe('embedded engine on the CPU', () => {
     }
   });
 
+  it("the rest of vLLM's SamplingParams, per call: each option gives what vLLM gives for the same request", async () => {
+    const prompt = 'Company: Acme Corp. Role: Data Analyst.';
+    const base = { maxTokens: 16, temperature: 0, seed: 1234 };
+    const vllmBase = { max_tokens: 16, temperature: 0, top_p: 0.9, frequency_penalty: 0.1, seed: 1234 };
+    const plain = await engine.generateDetailed(prompt, base);
+    const ids = await engine.call<number[]>('tokenize', { text: plain.rawText });
+    const firstWord = plain.rawText.trim().split(/\s+/)[0]!;
+    const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ repetitionPenalty: 1.5 }, { repetition_penalty: 1.5 }],
+      [{ temperature: 1, topK: 3, seed: 7 }, { temperature: 1, top_k: 3, seed: 7 }],
+      [{ temperature: 1, minP: 0.3, seed: 7 }, { temperature: 1, min_p: 0.3, seed: 7 }],
+      [{ presencePenalty: 1.5 }, { presence_penalty: 1.5 }],
+      [{ minTokens: 16, maxTokens: 16 }, { min_tokens: 16, max_tokens: 16 }],
+      [{ stopTokenIds: [ids[2]] }, { stop_token_ids: [ids[2]] }],
+      [{ badWords: [firstWord] }, { bad_words: [firstWord] }],
+      [{ logitBias: { [String(ids[0])]: -100, '11': 100 } }, { logit_bias: { [String(ids[0])]: -100, '11': 100 } }],
+    ];
+    for (const [ours, theirs] of cases) {
+      const r = await engine.generateDetailed(prompt, { ...base, ...ours });
+      const reference = await engine.call<{ texts: string[] }>('reference_generate', { prompts: [prompt], params: { ...vllmBase, ...theirs } });
+      expect(r.rawText, JSON.stringify(ours)).toBe(reference.texts[0]);
+      // Each option changes this output (minTokens only matters when end-of-sequence comes first, which it does not here).
+      if (!('minTokens' in ours)) expect(r.rawText, JSON.stringify(ours)).not.toBe(plain.rawText);
+    }
+    const bad = await rejection(engine.generateDetailed(prompt, { logitBias: { x: 1 } }));
+    expect(bad.code).toBe('INVALID_OPTIONS');
+  });
+
   it('16 concurrent generate() calls all resolve, and vLLM ran them batched', async () => {
     const results = await Promise.all(
       Array.from({ length: 16 }, (_, i) => engine.generateDetailed(`Posting ${i}: Senior Engineer at Company ${i}`, { maxTokens: 16, ignoreEos: true })),
