@@ -52,11 +52,9 @@ class NativeEngine : public Napi::ObjectWrap<NativeEngine> {
         },
         [tsfn]() mutable { tsfn.Release(); });
     envEngines_ = *static_cast<std::shared_ptr<EnvEngines>*>(info.Data());
-    {
-      std::lock_guard<std::mutex> lock(envEngines_->mutex);
-      envEngines_->live.insert(this);
-    }
     worker_->Start();
+    std::lock_guard<std::mutex> lock(envEngines_->mutex);
+    envEngines_->live.insert(this);
   }
 
   ~NativeEngine() override {

@@ -39,7 +39,8 @@ export interface CreateOptions extends ResolveOptions {
 }
 
 // vLLM's import and LLM() start-up are not thread-safe (module-level state, environment, import locks), and
-// each engine has its own thread: starts in one process run one at a time, in call order.
+// each engine has its own thread: the starts of one Node environment run one at a time, in call order (and the
+// Python side holds a process-wide lock around each start, for engines made in other worker_threads).
 let startChain: Promise<void> = Promise.resolve();
 
 async function exclusiveStart<T>(signal: AbortSignal | undefined, start: () => Promise<T>): Promise<T> {

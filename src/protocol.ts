@@ -13,8 +13,12 @@ export interface SamplingPayload {
   stop?: string[];
   ignore_eos?: boolean;
   json_schema?: unknown;
-  /** The other SamplingParams that pass through 1:1 (options.ts SAMPLING_KWARGS): min_p, logit_bias, … */
-  [vllm: string]: unknown;
+  repetition_penalty?: number;
+  min_p?: number;
+  min_tokens?: number;
+  stop_token_ids?: number[];
+  bad_words?: string[];
+  logit_bias?: Record<string, number>;
 }
 
 export type Command =

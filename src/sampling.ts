@@ -22,7 +22,7 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   };
   for (const [key, vllm] of Object.entries(SAMPLING_KWARGS)) {
     const value = o[key as keyof SamplingOptions];
-    if (value !== undefined) payload[vllm] = value;
+    if (value !== undefined) (payload as unknown as Record<string, unknown>)[vllm] = value;
   }
   if (o.stop !== undefined) payload.stop = typeof o.stop === 'string' ? [o.stop] : o.stop;
   if (o.jsonSchema !== undefined) payload.json_schema = o.jsonSchema;

@@ -55,6 +55,12 @@ def _classify_start_error(exc: BaseException) -> str:
     return "MODEL_LOAD_FAILED"
 
 
+# One engine start at a time in this process (one Python for every Node thread): an engine's start sets
+# process environment variables for the vLLM processes it spawns (memory.Plan.env), and vLLM's start-up is not
+# thread-safe. JS serialises the starts of one Node environment; this covers engines made in worker_threads too.
+_START_LOCK = threading.Lock()
+
+
 class Engine:
     def __init__(self, options_json: str):
         self.llm = None
@@ -70,9 +76,10 @@ class Engine:
             from . import config
 
             started = time.monotonic()
-            kwargs, notes, self.memory_plan = config.build_llm_kwargs(options)
-            self._start(kwargs)
-            memory_info = self._hold_memory_cap(kwargs, notes)
+            with _START_LOCK:
+                kwargs, notes, self.memory_plan = config.build_llm_kwargs(options)
+                self._start(kwargs)
+                memory_info = self._hold_memory_cap(kwargs, notes)
             info = config.effective_config(self.llm, kwargs, notes + self.internal_notes)
             info["gpuMemoryUtilization"] = options["engine_kwargs"].get("gpu_memory_utilization")
             info["gpuMemoryGiB"] = options.get("gpu_memory_gib")

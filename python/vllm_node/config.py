@@ -79,8 +79,10 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
     if "worker_extension_cls" in (options.get("extra_engine_args") or {}):
         kwargs["worker_extension_cls"] = options["extra_engine_args"]["worker_extension_cls"]
         cap_plan.platform = "cuda-unchecked"
+        cap_plan.env.pop(memory.LOAD_LIMIT_ENV, None)
         notes.append({"option": "gpuMemoryUtilization", "applied": False, "value": kwargs.get("gpu_memory_utilization"),
-                      "reason": "engineArgs.worker_extension_cls replaces vllm-node's, so the cap is not measured or held after start"})
+                      "reason": "engineArgs.worker_extension_cls replaces vllm-node's, so the cap is not held while the "
+                                "model loads, nor measured or held after start"})
     return kwargs, notes + cap_notes, cap_plan
 
 

@@ -298,7 +298,11 @@ def _bound_loading(p: Plan) -> list[dict[str, Any]]:
         return [{"option": p.source, "applied": False, "value": round(p.cap_bytes / GiB, 2),
                  "reason": f"vLLM {vllm.__version__}'s GPU worker has no load_model to bound: the cap is not enforced while "
                            "the weights load (transients of weight processing may pass it)"}]
-    p.env[LOAD_LIMIT_ENV] = str(p.cap_bytes - LOAD_OUTSIDE_RESERVE)
+    limit = p.cap_bytes - LOAD_OUTSIDE_RESERVE
+    if limit <= 0:
+        return [{"option": p.source, "applied": False, "value": round(p.cap_bytes / GiB, 2),
+                 "reason": f"the cap is under {LOAD_OUTSIDE_RESERVE // GiB} GiB: the model load is not bounded"}]
+    p.env[LOAD_LIMIT_ENV] = str(limit)
     return []
 
 

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
+_SET_HERE = {"structured_outputs", "output_kind", "skip_clone", "output_text_buffer_length", "extra_args"}
+
 
 def sampling_params(params: dict[str, Any], stream: bool):
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
-    # The names and values were checked by the options schema (src/options.ts); any SamplingParams field passes.
-    kwargs = {k: v for k, v in params.items() if k in SamplingParams.__struct_fields__ and v is not None}
+    # The names and values were checked by the options schema (src/options.ts); a public SamplingParams field
+    # passes, except those vllm-node sets itself.
+    kwargs = {k: v for k, v in params.items()
+              if k in SamplingParams.__struct_fields__ and not k.startswith("_") and k not in _SET_HERE and v is not None}
     if "logit_bias" in kwargs:  # JSON object keys are strings; vLLM wants token ids
         kwargs["logit_bias"] = {int(t): float(b) for t, b in kwargs["logit_bias"].items()}
     schema = params.get("json_schema")
