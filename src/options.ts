@@ -104,7 +104,7 @@ export const SamplingOptionsSchema = z.strictObject({
 /** vLLM SamplingParams name of each per-call option that passes through 1:1 (from the `.meta()` above). */
 export const SAMPLING_KWARGS: Record<string, string> = Object.fromEntries(
   Object.entries(SamplingOptionsSchema.shape).flatMap(([k, f]) => {
-    const vllm = (f.meta() as OptionSource | undefined)?.vllm;
+    const { vllm } = source(f as Field);
     return vllm ? [[k, vllm]] : [];
   }),
 );
@@ -138,14 +138,16 @@ function source(field: Field): OptionSource {
   return { ...(env ? { env } : {}), ...(yaml ? { yaml } : {}), ...(vllm ? { vllm } : {}) };
 }
 
-export const OPTION_SOURCES: Record<string, OptionSource> = Object.fromEntries(fields().map(([k, f]) => [k, source(f)]));
+const FIELDS = fields();
+
+export const OPTION_SOURCES: Record<string, OptionSource> = Object.fromEntries(FIELDS.map(([k, f]) => [k, source(f)]));
 
 /** Option keys whose environment values are numbers / booleans / nullable strings (from their zod types). */
-export const NUMBER_OPTIONS = new Set(fields().filter(([, f]) => layers(f).at(-1) === 'number').map(([k]) => k));
-export const BOOLEAN_OPTIONS = new Set(fields().filter(([, f]) => layers(f).at(-1) === 'boolean').map(([k]) => k));
-export const NULLABLE_OPTIONS = new Set(fields().filter(([, f]) => layers(f).includes('nullable')).map(([k]) => k));
+export const NUMBER_OPTIONS = new Set(FIELDS.filter(([, f]) => layers(f).at(-1) === 'number').map(([k]) => k));
+export const BOOLEAN_OPTIONS = new Set(FIELDS.filter(([, f]) => layers(f).at(-1) === 'boolean').map(([k]) => k));
+export const NULLABLE_OPTIONS = new Set(FIELDS.filter(([, f]) => layers(f).includes('nullable')).map(([k]) => k));
 
 /** vLLM keyword argument for each engine option that maps 1:1. */
 export const VLLM_KWARGS: Partial<Record<keyof EngineOptions, string>> = Object.fromEntries(
-  fields().flatMap(([k, f]) => (source(f).vllm ? [[k, source(f).vllm]] : [])),
+  Object.entries(OPTION_SOURCES).flatMap(([k, s]) => (s.vllm ? [[k, s.vllm]] : [])),
 );

@@ -78,20 +78,26 @@ def core_liveness(engine: Any) -> tuple[Any, Any]:
     return getattr(core, "resources", None), getattr(core, "outputs_queue", None)
 
 
-def v2_runner_skips_weight_offload() -> bool:
-    """True when the installed vLLM's V2 GPU model runner never installs the weight offloader, so that
-    `cpu_offload_gb` is silently ignored on it (vllm-project/vllm#51396; 0.26 makes V2 the default for dense
-    models). Read from the runner's source, without importing it (that would initialise CUDA)."""
+def _module_source(name: str) -> str | None:
+    """A module's source text, found without importing it; None when it is not installed."""
     import importlib.util
     from pathlib import Path
 
     try:
-        spec = importlib.util.find_spec("vllm.v1.worker.gpu.model_runner")
+        spec = importlib.util.find_spec(name)
     except ImportError:
-        return False
+        return None
     if spec is None or not spec.origin:
-        return False
-    return "set_offloader" not in Path(spec.origin).read_text(encoding="utf-8")
+        return None
+    return Path(spec.origin).read_text(encoding="utf-8")
+
+
+def v2_runner_skips_weight_offload() -> bool:
+    """True when the installed vLLM's V2 GPU model runner never installs the weight offloader, so that
+    `cpu_offload_gb` is silently ignored on it (vllm-project/vllm#51396; 0.26 makes V2 the default for dense
+    models). Read from the runner's source, without importing it (that would initialise CUDA)."""
+    source = _module_source("vllm.v1.worker.gpu.model_runner")
+    return source is not None and "set_offloader" not in source
 
 
 def bound_allocator_while_loading(limit_bytes: int) -> bool:
@@ -133,16 +139,8 @@ def bound_allocator_while_loading(limit_bytes: int) -> bool:
 def has_gpu_worker_load_model() -> bool:
     """Whether `bound_allocator_while_loading` can apply, read from the source without importing it (that
     would initialise CUDA)."""
-    import importlib.util
-    from pathlib import Path
-
-    try:
-        spec = importlib.util.find_spec("vllm.v1.worker.gpu_worker")
-    except ImportError:
-        return False
-    if spec is None or not spec.origin:
-        return False
-    return "def load_model(self" in Path(spec.origin).read_text(encoding="utf-8")
+    source = _module_source("vllm.v1.worker.gpu_worker")
+    return source is not None and "def load_model(self" in source
 
 
 def core_processes(engine: Any) -> list[Any]:
