@@ -178,6 +178,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       swap_space: options.swapSpace,
       gpu_memory_gib: options.gpuMemoryGiB ?? null,
       sleep_mode: options.sleepMode,
+      fast_start: options.fastStart,
       python_executable: python.executable,
       log_level: options.logLevel,
     };

@@ -17,3 +17,4 @@ export type { TextGenerator, ChatCallOptions } from './generator.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';
 export { Router, type RouterOptions } from './router.js';
 export { ModelManager, type ModelManagerOptions, type ModelCallOptions } from './model-manager.js';
+export { warmEngine, warmState, vllmCacheRoot, type WarmRecord } from './warmup.js';

@@ -25,6 +25,7 @@ import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extra
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import type { EngineOptionsInput, SamplingOptions } from './options.js';
 import type { ChatMessage, GenerationResult } from './types.js';
+import { warmEngine, type WarmRecord } from './warmup.js';
 
 export interface ModelManagerOptions extends Partial<EngineOptionsInput> {
   /** Named models; each entry takes the engine options, over the shared top-level ones. Default: YAML `inference.models`. */
@@ -145,6 +146,30 @@ export class ModelManager implements TextGenerator {
   }
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions & ModelCallOptions): Promise<ExtractOutcome<z.output<S>>[]> {
     return this.#with(options, (e, o) => e.extractMany(inputs, schema, o));
+  }
+
+  /**
+   * Warms the named models (default: all), one after the other: each is loaded (building the caches a later start
+   * reads; see `vllm-node warmup`) and answers a short generation; then the model that was current is current
+   * again. Where sleep mode exists the models stay loaded and asleep, so that switching to them later takes
+   * about a second; elsewhere they are closed as switching closes them.
+   */
+  async warmup(names: readonly string[] = this.names): Promise<(WarmRecord & { name: string; switchSeconds: number })[]> {
+    const before = this.#current;
+    const out: (WarmRecord & { name: string; switchSeconds: number })[] = [];
+    for (const name of names) {
+      const t = performance.now();
+      await this.use(name);
+      const switchSeconds = +((performance.now() - t) / 1000).toFixed(3);
+      const engine = await this.#acquire(name);
+      try {
+        out.push({ name, switchSeconds, ...(await warmEngine(engine)) });
+      } finally {
+        this.#release(engine);
+      }
+    }
+    if (before !== undefined && before !== this.#current) await this.use(before);
+    return out;
   }
 
   /** True when the current model answers a one-token generation. Never throws; never switches. */

@@ -57,6 +57,10 @@ export const EngineOptionsSchema = z.strictObject({
     .enum(['off', 'on', 'auto'])
     .default('off')
     .describe('vLLM sleep mode (engine.sleep/wakeUp: weights to CPU memory, GPU memory freed): "on" fails where the platform lacks it (CPU), "auto" enables it where it exists. ModelManager uses "auto".').meta({ env: 'VLLM_SLEEP_MODE', yaml: 'inference.vllm.sleep_mode' }),
+  fastStart: z
+    .boolean()
+    .default(true)
+    .describe("Start-time settings that keep decode speed: the EngineCore forked from a fork server that has vLLM imported (model switches skip vLLM's import), no MoE-router warm-up for models without experts (CUDA). false: vLLM's own start.").meta({ env: 'VLLM_NODE_FAST_START', yaml: 'inference.vllm.fast_start' }),
   python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.').meta({ env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' }),
   logLevel: z
     .enum(['debug', 'info', 'warning', 'error', 'critical'])

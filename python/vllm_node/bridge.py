@@ -69,6 +69,7 @@ class Engine:
         self.ready_events: list[dict[str, Any]] = []
         self.pending: dict[str, dict[str, Any]] = {}
         self.dead: BaseException | None = None
+        self._holds_fork_server = False
         self._stop = threading.Event()
         options = json.loads(options_json)
         try:
@@ -107,10 +108,17 @@ class Engine:
 
         env = getattr(self.memory_plan, "env", None) or {}
         saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # vLLM's processes are spawned inside LLM() and inherit it
+        os.environ.update(env)  # vLLM's processes are started inside LLM() and inherit it
+        internals.fork_server_on = bool(getattr(self.memory_plan, "fork", False))
+        if internals.fork_server_on and not self._holds_fork_server:
+            from . import fork_server
+
+            fork_server.hold()
+            self._holds_fork_server = True
         try:
             self.llm = LLM(**kwargs)
         finally:
+            internals.fork_server_on = False
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
@@ -304,6 +312,11 @@ class Engine:
     def _release(self) -> None:
         self.llm = None
         self.engine = None
+        if self._holds_fork_server:
+            from . import fork_server
+
+            self._holds_fork_server = False
+            fork_server.release()
         gc.collect()
         try:
             import torch

@@ -49,6 +49,17 @@ def _stdout_to_stderr() -> None:
         pass
 
 
+def _compile_cache() -> None:
+    """vLLM's CPU build cannot load its own compile cache (internals.load_cpu_compile_cache): let it."""
+    try:
+        from vllm_node import internals
+
+        internals.load_cpu_compile_cache()
+    except Exception:  # noqa: BLE001 - then vLLM compiles again, as it would without vllm-node
+        pass
+
+
 if os.environ.get("VLLM_NODE_PARENT_PID"):
     _tie_to_parent()
     _stdout_to_stderr()
+    _compile_cache()

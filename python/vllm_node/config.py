@@ -76,7 +76,14 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
     from . import memory
 
     cap_plan, cap_notes = memory.plan(options, kwargs, cuda=current_platform.is_cuda())
-    if "worker_extension_cls" in (options.get("extra_engine_args") or {}):
+    own_extension = "worker_extension_cls" in (options.get("extra_engine_args") or {})
+    from . import fast_start
+
+    worker_hooks = not own_extension and kwargs.get("worker_extension_cls") == "vllm_node.memory.WorkerMemory"
+    cap_plan.fork, start_notes = fast_start.plan(options, kwargs, cap_plan.env, cuda=current_platform.is_cuda(),
+                                                 worker_hooks=worker_hooks)
+    cap_notes += start_notes
+    if own_extension:
         kwargs["worker_extension_cls"] = options["extra_engine_args"]["worker_extension_cls"]
         cap_plan.platform = "cuda-unchecked"
         cap_plan.env.pop(memory.LOAD_LIMIT_ENV, None)

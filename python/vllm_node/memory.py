@@ -85,6 +85,7 @@ class Plan:
     estimate: Estimate | None = None
     cpu_offload_gib: float = 0.0
     env: dict[str, str] = field(default_factory=dict)  # set while the engine starts (its processes inherit it)
+    fork: bool = False  # fastStart: the EngineCore is forked from the fork server
 
 
 _DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2}
@@ -367,6 +368,9 @@ if os.environ.get(LOAD_LIMIT_ENV):
     from . import internals as _internals
 
     _internals.bound_allocator_while_loading(int(os.environ[LOAD_LIMIT_ENV]))
+from . import fast_start as _fast_start  # noqa: E402 - its worker-side settings, for the same reason
+
+_fast_start.in_worker()
 
 
 class WorkerMemory:

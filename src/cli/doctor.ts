@@ -6,6 +6,7 @@ import { VllmError } from '../errors.js';
 import { addonNotFoundError, findAddon, sourceBuildCommand } from '../native/addon.js';
 import { packageRoot } from '../native/paths.js';
 import { candidatePython, resolvePython } from '../native/python.js';
+import { vllmCacheRoot, warmState } from '../warmup.js';
 
 export interface DoctorFinding {
   ok: boolean;
@@ -14,7 +15,7 @@ export interface DoctorFinding {
   fix?: string;
 }
 
-export function doctor(python?: string): DoctorFinding[] {
+export function doctor(python?: string, model?: string): DoctorFinding[] {
   const out: DoctorFinding[] = [];
   const cand = candidatePython(python);
   out.push({ ok: true, check: 'python chosen', detail: `${cand.executable} (from ${cand.source}; order: --python, VLLM_NODE_PYTHON, project .venv, python3 on PATH)` });
@@ -57,5 +58,23 @@ export function doctor(python?: string): DoctorFinding[] {
       ...(g.fp8 ? {} : { fix: 'fp8 needs compute capability 8.9+: pass quantization: null (and kvCacheDtype: "auto")' }),
     });
   }
+  if (model) out.push(warmFinding(model, report.vllm?.version));
   return out;
+}
+
+function warmFinding(model: string, vllmVersion: string | undefined): DoctorFinding {
+  const { records, compileCache } = warmState(model, vllmVersion);
+  const fix = `vllm-node warmup --model ${model} (with the settings the deployment uses)`;
+  if (records.length === 0) {
+    return { ok: false, check: 'caches', detail: `${model} was never warmed up with vLLM ${vllmVersion ?? '?'} here (cache folder ${vllmCacheRoot()}): its first start compiles`, fix };
+  }
+  const last = records[records.length - 1]!;
+  if (!compileCache) {
+    return { ok: false, check: 'caches', detail: `${model} was warmed up on ${last.at}, but vLLM's compile cache in ${vllmCacheRoot()} is gone`, fix };
+  }
+  return {
+    ok: true,
+    check: 'caches',
+    detail: `${model}: warmed up ${records.length === 1 ? 'once' : `${records.length} times (different settings)`}, last on ${last.at} with vLLM ${last.vllmVersion} on ${last.device} (that start took ${last.startupSeconds} s); a start with the same settings reads the caches`,
+  };
 }

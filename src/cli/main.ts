@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { Engine } from '../engine.js';
 import { VllmError } from '../errors.js';
 import { extractWith, fromJsonSchema } from '../extract.js';
+import { warmEngine } from '../warmup.js';
 import { doctor } from './doctor.js';
 
 async function readJsonl(file: string | undefined): Promise<unknown[]> {
@@ -111,12 +112,27 @@ common(program.command('bench').description('N concurrent requests; prints outpu
   }
 });
 program
+  .command('warmup')
+  .description("start the engine once for a model and settings, so later starts read warm caches (torch.compile, FlashInfer); prints the start's timings")
+  .option('-m, --model <path>', 'model folder (default: DEFAULT_MODEL_PATH / config file)')
+  .option('-c, --config <file>', 'YAML config file')
+  .option('--cpu', 'CPU settings (no fp8, small KV cache)')
+  .action(async (o: Common) => {
+    const engine = await open(o);
+    try {
+      console.log(JSON.stringify(await warmEngine(engine)));
+    } finally {
+      await engine.close();
+    }
+  });
+program
   .command('doctor')
   .description('check Python, the addon, vLLM, GPUs and fp8 support, with a fix for each problem')
   .option('--python <exe>', 'Python to check')
+  .option('-m, --model <path>', "also say whether this model's caches are warm (see warmup)")
   .option('--json', 'JSON output')
-  .action((o: { python?: string; json?: boolean }) => {
-    const findings = doctor(o.python);
+  .action((o: { python?: string; json?: boolean; model?: string }) => {
+    const findings = doctor(o.python, o.model);
     if (o.json) console.log(JSON.stringify(findings, null, 2));
     else for (const f of findings) console.log(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.fix ? `\n     fix: ${f.fix}` : ''}`);
     process.exitCode = findings.every((f) => f.ok) ? 0 : 1;

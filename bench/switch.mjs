@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Model switching (issue 10) on a GPU host, one phase per Node process (a "cold" switch is to a model not yet
+// loaded in this process; the compile caches on disk are what `warmup` leaves):
+//   warmup   `warmEngine` for each model in turn (a fresh host: this is the first start, compiles included)
+//   switch   ModelManager over the models: start the first, then cold switches to the others, a warm switch (asleep →
+//            awake) back to the first, and decode throughput on it (64 requests × 256 tokens, ignoreEos);
+//            `fast=0` runs the same with fastStart: false (vLLM's own start) for the comparison.
+// The seed's configuration (fp8, fp8 KV, swapSpace 4, cap 0.9), maxModelLen 8192, compiled (not eager).
+// Each step appends to $OUT/switch.log as it goes; the summary goes to docs/benchmarks.md.
+//   node bench/switch.mjs /tmp/models warmup|switch [fast=0] [models=qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b]
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { Engine, ModelManager, warmEngine } from 'vllm-node';
+
+import { record } from './common.mjs';
+
+const dir = process.argv[2] ?? '/tmp/models';
+const phase = process.argv[3] ?? 'switch';
+const arg = (k, d) => process.argv.find((a) => a.startsWith(`${k}=`))?.slice(k.length + 1) ?? d;
+const fastStart = arg('fast', '1') !== '0';
+const order = arg('models', 'qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b').split(',');
+const OUT = process.env.OUT ?? '/tmp';
+mkdirSync(OUT, { recursive: true });
+const lines = [];
+function log(line) {
+  const text = `${new Date().toISOString().slice(11, 19)} ${line}`;
+  console.log(text);
+  appendFileSync(join(OUT, 'switch.log'), `${text}\n`);
+  lines.push(line);
+}
+const s = (t) => ((performance.now() - t) / 1000).toFixed(1);
+const base = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, trustRemoteCode: true, maxModelLen: 8192, fastStart, logLevel: 'info' };
+const entry = (name) => ({ model: join(dir, name), ...(name.includes('32b') ? { engineArgs: { load_format: 'dummy' } } : {}) });
+const startNotes = (info) => info.notes.filter((n) => n.option === 'fastStart').map((n) => `${n.value}: ${n.applied ? 'applied' : 'not applied'}`).join('; ');
+
+let info;
+if (phase === 'warmup') {
+  for (const name of [...new Set(order)]) {
+    const t = performance.now();
+    const engine = await Engine.create({ ...base, ...entry(name) }, { configFile: false });
+    const r = await warmEngine(engine);
+    info = engine.info;
+    log(`warmup ${name}: engine ready in ${r.startupSeconds} s (create → ready ${s(t)} s), first tokens ${r.firstTokenSeconds} s; ${startNotes(info)}`);
+    await engine.close();
+  }
+  record(`Model warm-up on a fresh host (bench/switch.mjs warmup, fastStart ${fastStart})`, info, lines);
+} else {
+  const names = [...new Set(order)];
+  const models = Object.fromEntries(names.map((n) => [n, entry(n)]));
+  const t0 = performance.now();
+  const mgr = await ModelManager.create({ ...base, models, default: order[0] }, { configFile: false });
+  info = mgr.engineOf(order[0]).info;
+  log(`fastStart ${fastStart}: ${order[0]} first start in this process (caches warm): ${s(t0)} s; ${startNotes(info)}`);
+  const seen = new Set([order[0]]);
+  for (const name of order.slice(1)) {
+    const kind = seen.has(name) ? 'warm (asleep → awake)' : 'cold (not loaded in this process)';
+    seen.add(name);
+    const t = performance.now();
+    await mgr.use(name);
+    const switched = s(t);
+    const first = performance.now();
+    await mgr.generate('Hello', { model: name, maxTokens: 1, temperature: 0 });
+    const e = mgr.engineOf(name).info;
+    log(`switch → ${name}, ${kind}: ${switched} s to serving, + ${((performance.now() - first) / 1000).toFixed(3)} s to the first token (total ${s(t)} s)${kind.startsWith('cold') ? `; engine start ${e.startupSeconds} s` : ''}`);
+  }
+  const target = order[0];
+  await mgr.use(target);
+  const t = performance.now();
+  const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => mgr.generateDetailed(`Request ${i}: describe a job posting for a data engineer.`, { model: target, maxTokens: 256, temperature: 0, ignoreEos: true })));
+  const sec = (performance.now() - t) / 1000;
+  const tokens = rs.reduce((a, r) => a + r.outputTokens, 0);
+  log(`decode on ${target} (fastStart ${fastStart}): 64 requests × 256 tokens in ${sec.toFixed(2)} s = **${(tokens / sec).toFixed(0)} output tok/s**`);
+  log(`states at the end: ${JSON.stringify(mgr.states)}; switches ${mgr.switches}`);
+  const tc = performance.now();
+  await mgr.close();
+  log(`manager closed in ${s(tc)} s`);
+  record(`Model switching (bench/switch.mjs switch, fastStart ${fastStart})`, info, lines);
+}
+process.exit(0);
