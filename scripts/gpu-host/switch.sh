@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs bench/switch.mjs phases one after the other (each its own Node process), detached from the caller:
-#   bash scripts/gpu-host/switch.sh MODELS_DIR phase[:args] ...   e.g.  warmup switch switch:fast=0
+#   bash scripts/gpu-host/switch.sh MODELS_DIR phase[:arg[:arg]] ...   e.g.  warmup switch switch:fast=0:models=qwen3-4b,qwen3-8b
 # Logs go to $OUT (default /tmp/vllm-node-out): switch.log (the steps), bench-<phase>.log (vLLM's own lines).
 set -uo pipefail
 export OUT=${OUT:-/tmp/vllm-node-out}
 mkdir -p "$OUT"
 dir=$1; shift
 for step in "$@"; do
-  phase=${step%%:*}; args=(); [[ $step == *:* ]] && IFS=, read -ra args <<< "${step#*:}"
+  phase=${step%%:*}; args=(); [[ $step == *:* ]] && IFS=: read -ra args <<< "${step#*:}"
   echo "$(date +%T) start $step" >> "$OUT/switch.log"
   node bench/switch.mjs "$dir" "$phase" "${args[@]}" > "$OUT/bench-${step//[:=,]/_}.log" 2>&1
   echo "$(date +%T) end $step rc=$?" >> "$OUT/switch.log"
