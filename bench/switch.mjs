@@ -5,7 +5,7 @@
 //   switch   ModelManager over the models: start the first, then cold switches to the others, a warm switch (asleep →
 //            awake) back to the first, and decode throughput on it (64 requests × 256 tokens, ignoreEos);
 //            `fast=0` runs the same with fastStart: false (vLLM's own start) for the comparison.
-// The seed's configuration (fp8, fp8 KV, swapSpace 4, cap 0.9), maxModelLen 8192, compiled (not eager).
+// The seed's configuration (fp8, fp8 KV, swapSpace 4, cap 0.9), maxModelLen 8192, compiled (BENCH_EAGER=1: eager).
 // Each step appends to $OUT/switch.log as it goes; the summary goes to docs/benchmarks.md.
 //   node bench/switch.mjs /tmp/models warmup|switch [fast=0] [models=qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b]
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -31,7 +31,7 @@ function log(line) {
   lines.push(line);
 }
 const s = (t) => ((performance.now() - t) / 1000).toFixed(1);
-const base = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, trustRemoteCode: true, maxModelLen: 8192, fastStart, logLevel: 'info' };
+const base = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, trustRemoteCode: true, maxModelLen: 8192, fastStart, logLevel: 'info', enforceEager: process.env.BENCH_EAGER === '1' };
 const entry = (name) => ({ model: join(dir, name), ...(name.includes('32b') ? { engineArgs: { load_format: 'dummy' } } : {}) });
 const startNotes = (info) => info.notes.filter((n) => n.option === 'fastStart').map((n) => `${n.value}: ${n.applied ? 'applied' : 'not applied'}`).join('; ');
 
@@ -52,7 +52,7 @@ if (phase === 'warmup') {
   const t0 = performance.now();
   const mgr = await ModelManager.create({ ...base, models, default: order[0] }, { configFile: false });
   info = mgr.engineOf(order[0]).info;
-  log(`fastStart ${fastStart}: ${order[0]} first start in this process (caches warm): ${s(t0)} s; ${startNotes(info)}`);
+  log(`fastStart ${fastStart}: ${order[0]} first start in this process: ${s(t0)} s; ${startNotes(info)}`);
   const seen = new Set([order[0]]);
   for (const name of order.slice(1)) {
     const kind = seen.has(name) ? 'warm (asleep → awake)' : 'cold (not loaded in this process)';

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs bench/switch.mjs phases one after the other (each its own Node process), detached from the caller:
 #   bash scripts/gpu-host/switch.sh MODELS_DIR phase[:arg[:arg]] ...   e.g.  warmup switch switch:fast=0:models=qwen3-4b,qwen3-8b
-# Logs go to $OUT (default /tmp/vllm-node-out): switch.log (the steps), bench-<phase>.log (vLLM's own lines).
+# Logs go to $VLLM_NODE_OUT_DIR (default /tmp/vllm-node-out; not the caller's $OUT, which may be removed when the
+# caller returns): switch.log (the steps), bench-<phase>.log (vLLM's own lines).
 set -uo pipefail
-export OUT=${OUT:-/tmp/vllm-node-out}
+export OUT=${VLLM_NODE_OUT_DIR:-/tmp/vllm-node-out}
 mkdir -p "$OUT"
 dir=$1; shift
 for step in "$@"; do
