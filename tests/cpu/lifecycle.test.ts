@@ -97,6 +97,28 @@ describe('engine lifecycle on the CPU', () => {
     expect(left).toEqual([]);
   });
 
+  it('fastStart: the EngineCore is forked from a fork server that ends with the last engine; fastStart false spawns it', async () => {
+    const a = await create();
+    expect(a.info.notes.find((n) => n.option === 'fastStart')).toMatchObject({ applied: true, value: 'fork server' });
+    const procs = await vllmProcesses();
+    const server = procs.find((p) => p.args.includes('multiprocessing.forkserver'));
+    expect(server).toBeDefined();
+    // The EngineCore is the fork server's child, not this process's.
+    const core = (await descendants(server!.pid)).length;
+    expect(core).toBeGreaterThan(0);
+    expect(await a.generate('Hello', { maxTokens: 2 })).toBeTypeOf('string');
+    await a.close();
+    expect(await leftovers()).toEqual([]);
+
+    const b = await Engine.create({ ...cpuOptions(), fastStart: false }, noConfig);
+    engines.push(b);
+    expect(b.info.notes.find((n) => n.option === 'fastStart')).toMatchObject({ applied: false, value: false });
+    expect((await vllmProcesses()).some((p) => p.args.includes('multiprocessing.forkserver'))).toBe(false);
+    expect(await b.generate('Hello', { maxTokens: 2 })).toBeTypeOf('string');
+    await b.close();
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('aborting create() while vLLM loads: rejects with ENGINE_CLOSED once vLLM is shut down, no process is left', async () => {
     const controller = new AbortController();
     const seen = new Set<number>();

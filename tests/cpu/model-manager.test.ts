@@ -75,6 +75,16 @@ describe('ModelManager (CPU engine, two real models)', () => {
     expect(models!.switches - before).toBe(2);
   });
 
+  it('warmup() loads each named model once, answers a short generation on it, then makes the previous model current again', async () => {
+    const before = models!.current;
+    const other = before === 'tiny' ? 'demo' : 'tiny';
+    const records = await models!.warmup([other]);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ name: other, switchSeconds: expect.any(Number), startupSeconds: expect.any(Number), vllmVersion: expect.any(String) });
+    expect(models!.current).toBe(before);
+    expect((await codeOf(models!.warmup(['nope'])))).toBe('UNKNOWN_MODEL');
+  });
+
   it('close() rejects calls still waiting for a model with ENGINE_CLOSED', async () => {
     const running = models!.generate('hello', { maxTokens: 64, temperature: 0, model: models!.current! });
     const other = models!.current === 'tiny' ? 'demo' : 'tiny';
