@@ -14,13 +14,14 @@ import { resolvePython, type PythonInfo } from './native/python.js';
 import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
 import { samplingPayload } from './sampling.js';
-import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings } from './types.js';
+import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings, TokenLogprob } from './types.js';
 
 interface Pending {
   kind: 'request' | 'call';
   resolve(value: unknown): void;
   reject(error: VllmError): void;
   onDelta?: (text: string) => void;
+  logprobs?: TokenLogprob[];
   chunks: string[];
   detach(): void;
 }
@@ -382,6 +383,9 @@ export class Engine implements AsyncDisposable, TextGenerator {
   #submit(input: Partial<Extract<Command, { op: 'add' }>>, options: unknown, stream: boolean, onDelta?: (t: string) => void): { id: string; done: Promise<GenerationResult> } {
     this.#assertUsable();
     const { payload, signal } = samplingPayload(this.options.sampling, options);
+    if (stream && (payload.n ?? 1) > 1) {
+      throw new VllmError('INVALID_OPTIONS', 'Invalid option "n": a stream carries one completion; use generateDetailed / chatDetailed for n > 1', { option: 'n' });
+    }
     if (signal?.aborted) throw new VllmError('REQUEST_ABORTED', 'the request was aborted before it started', { cause: signal.reason });
     const id = this.#nextId('r');
     const done = new Promise<GenerationResult>((resolve, reject) => {
@@ -482,17 +486,29 @@ export class Engine implements AsyncDisposable, TextGenerator {
         if (!pending) return;
         if (pending.onDelta) pending.onDelta(ev.text);
         pending.chunks.push(ev.text);
+        if (ev.logprobs) (pending.logprobs ??= []).push(...ev.logprobs);
         if (!ev.done) return;
         this.#settle(ev.id);
         const rawText = pending.chunks.join('');
-        pending.resolve({
+        const result: GenerationResult = {
           text: rawText.trim(),
           rawText,
           finishReason: ev.finishReason ?? null,
           promptTokens: ev.promptTokens ?? 0,
           outputTokens: ev.outputTokens ?? 0,
           timings: timings(ev.metrics),
-        } satisfies GenerationResult);
+        };
+        if (pending.logprobs) result.logprobs = pending.logprobs;
+        if (ev.choices) {
+          result.choices = ev.choices.map((c) => ({
+            text: c.text.trim(),
+            rawText: c.text,
+            finishReason: c.finishReason,
+            outputTokens: c.outputTokens,
+            ...(c.logprobs ? { logprobs: c.logprobs } : {}),
+          }));
+        }
+        pending.resolve(result);
         return;
       }
       case 'result':

@@ -97,6 +97,8 @@ export const SamplingOptionsSchema = z.strictObject({
     .optional()
     .describe('Added to the logits of these token ids before sampling: { "<token id>": bias }, bias in [-100, 100].')
     .meta({ vllm: 'logit_bias' }),
+  n: z.number().int().min(1).max(16).optional().describe('Completions to generate for the prompt: generateDetailed / chatDetailed return them in `choices` (text is the first); not with streaming.').meta({ vllm: 'n' }),
+  logprobs: z.number().int().min(0).max(20).optional().describe("Return each generated token's log-probability and the N most likely tokens at its position (`logprobs` of the result; 0: the chosen token's only).").meta({ vllm: 'logprobs' }),
   ignoreEos: z.boolean().optional().describe('Keep generating past end-of-sequence (benchmarks).').meta({ vllm: 'ignore_eos' }),
   jsonSchema: z
     .record(z.string(), z.unknown())

@@ -1,6 +1,6 @@
 /** Messages between the Engine and the Python bridge (python/vllm_node/bridge.py), as JSON. */
 import type { BridgeError } from './errors.js';
-import type { ChatMessage, ChatTool } from './types.js';
+import type { ChatMessage, ChatTool, TokenLogprob } from './types.js';
 
 export interface SamplingPayload {
   max_tokens: number;
@@ -19,6 +19,8 @@ export interface SamplingPayload {
   stop_token_ids?: number[];
   bad_words?: string[];
   logit_bias?: Record<string, number>;
+  n?: number;
+  logprobs?: number;
 }
 
 export type Command =
@@ -57,6 +59,10 @@ export type BridgeEvent =
       promptTokens?: number;
       outputTokens?: number;
       metrics?: RawMetrics | null;
+      /** The tokens of this event (with `logprobs`). */
+      logprobs?: TokenLogprob[];
+      /** Every completion, when `n` > 1 (final event only). */
+      choices?: { text: string; finishReason: string | null; outputTokens: number; logprobs?: TokenLogprob[] }[];
     }
   | { t: 'result'; id: string; value: unknown }
   | { t: 'closed' };

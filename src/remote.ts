@@ -44,6 +44,11 @@ export class RemoteGenerator implements TextGenerator {
 
   #body(options: SamplingOptions | undefined) {
     const { payload, signal } = samplingPayload(this.#defaults, options);
+    for (const option of ['n', 'logprobs'] as const) {
+      if (payload[option] !== undefined) {
+        throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": the remote endpoint does not return ${option === 'n' ? 'several completions' : 'log-probabilities'} through vllm-node yet; use a local Engine`, { option });
+      }
+    }
     const body: Record<string, unknown> = {
       model: this.#model,
       max_tokens: payload.max_tokens,

@@ -25,6 +25,24 @@ export interface RequestTimings {
   raw: { queuedTs: number; scheduledTs: number; firstTokenTs: number; lastTokenTs: number; arrivalTime: number };
 }
 
+/** A generated token with its log-probability, and the most likely tokens at its position (per-call `logprobs`). */
+export interface TokenLogprob {
+  token: string;
+  tokenId: number;
+  logprob: number;
+  /** The `logprobs` most likely tokens at this position, most likely first. */
+  top: { token: string; tokenId: number; logprob: number }[];
+}
+
+/** One of the `n` completions of a request. */
+export interface GenerationChoice {
+  text: string;
+  rawText: string;
+  finishReason: GenerationResult['finishReason'];
+  outputTokens: number;
+  logprobs?: TokenLogprob[];
+}
+
 export interface GenerationResult {
   /** Generated text, trimmed of surrounding whitespace. */
   text: string;
@@ -34,6 +52,10 @@ export interface GenerationResult {
   promptTokens: number;
   outputTokens: number;
   timings: RequestTimings | null;
+  /** With the per-call `logprobs` option: one entry per generated token of the (first) completion. */
+  logprobs?: TokenLogprob[];
+  /** With `n` > 1: every completion, the first being the one in `text`. */
+  choices?: GenerationChoice[];
 }
 
 /** The memory cap and the engine's footprint (MiB; per card with tensor parallelism: the largest card). */

@@ -212,7 +212,7 @@ class Engine:
                 self.dead = exc
             events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc)})
             return
-        self.pending[rid] = {"tokens": 0}
+        self.pending[rid] = {"tokens": 0, "logprobs": params.logprobs}
 
     def _abort(self, ids: list[str]) -> None:
         live = [i for i in ids if self.pending.pop(i, None) is not None]
@@ -224,7 +224,7 @@ class Engine:
 
         rid = out.request_id
         completion = out.outputs[0] if out.outputs else None
-        state = self.pending.get(rid) or {"tokens": 0}
+        state = self.pending.get(rid) or {"tokens": 0, "logprobs": None}
         if completion is not None:
             state["tokens"] += len(completion.token_ids)
         event: dict[str, Any] = {
@@ -233,6 +233,13 @@ class Engine:
             "text": completion.text if completion is not None else "",
             "done": bool(out.finished),
         }
+        top = state.get("logprobs")
+        if top is not None and completion is not None:
+            event["logprobs"] = requests.token_logprobs(completion, top)
+        if out.finished and len(out.outputs) > 1:
+            event["choices"] = [{"text": c.text, "finishReason": c.finish_reason, "outputTokens": len(c.token_ids),
+                                 **({"logprobs": requests.token_logprobs(c, top)} if top is not None else {})}
+                                for c in out.outputs]
         if out.finished:
             self.pending.pop(rid, None)
             event["finishReason"] = completion.finish_reason if completion is not None else None

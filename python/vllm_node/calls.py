@@ -55,6 +55,8 @@ def _reference_generate(engine: Any, prompts: list[str], params: dict[str, Any])
             latencies.append(m.last_token_ts - m.queued_ts)
     return {
         "texts": [o.outputs[0].text for o in outs],
+        "choices": [[c.text for c in o.outputs] for o in outs],
+        "logprobs": [requests.token_logprobs(o.outputs[0], sp.logprobs) if sp.logprobs is not None else None for o in outs],
         "outputTokens": [len(o.outputs[0].token_ids) for o in outs],
         "seconds": elapsed,
         "latencies": latencies,

@@ -42,6 +42,23 @@ def engine_input(llm: Any, req: dict[str, Any]):
     return internals.render_completion(llm, req["prompt"])  # the same path LLM.generate takes
 
 
+def token_logprobs(completion: Any, top: int) -> list[dict[str, Any]]:
+    """Each generated token of `completion` with its log-probability and the `top` most likely tokens at its
+    position (vLLM returns the chosen token and the top ones, each with its rank)."""
+    out = []
+    for token_id, position in zip(completion.token_ids, completion.logprobs or []):
+        ranked = sorted(position.items(), key=lambda kv: kv[1].rank if kv[1].rank is not None else 1 << 30)
+        chosen = position.get(token_id)
+        out.append({
+            "token": chosen.decoded_token if chosen is not None else "",
+            "tokenId": int(token_id),
+            "logprob": float(chosen.logprob) if chosen is not None else float("nan"),
+            "top": [{"token": lp.decoded_token, "tokenId": int(t), "logprob": float(lp.logprob)}
+                    for t, lp in ranked if lp.rank is not None and lp.rank <= top],
+        })
+    return out
+
+
 def metrics(out: Any) -> dict[str, float] | None:
     m = getattr(out, "metrics", None)
     if m is None or not hasattr(m, "queued_ts"):

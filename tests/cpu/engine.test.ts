@@ -94,6 +94,32 @@ describe('embedded engine on the CPU', () => {
     expect(bad.code).toBe('INVALID_OPTIONS');
   });
 
+  it('n and logprobs: every completion and each token\'s log-probabilities, as vLLM gives them for the same request', async () => {
+    const prompt = 'Company: Acme Corp. Role: Data Analyst.';
+    const ours = await engine.generateDetailed(prompt, { maxTokens: 8, temperature: 1, seed: 7, n: 3, logprobs: 2 });
+    const reference = await engine.call<{ choices: string[][]; logprobs: { token: string; tokenId: number; logprob: number; top: unknown[] }[][] }>(
+      'reference_generate',
+      { prompts: [prompt], params: { max_tokens: 8, temperature: 1, top_p: 0.9, frequency_penalty: 0.1, seed: 7, n: 3, logprobs: 2 } },
+    );
+    expect(ours.choices!.map((c) => c.rawText)).toEqual(reference.choices[0]);
+    expect(ours.rawText).toBe(reference.choices[0]![0]);
+    expect(ours.choices).toHaveLength(3);
+    expect(ours.logprobs).toHaveLength(ours.outputTokens);
+    expect(ours.logprobs!.map((t) => t.tokenId)).toEqual(reference.logprobs[0]!.map((t) => t.tokenId));
+    for (const [i, t] of ours.logprobs!.entries()) {
+      expect(t.logprob).toBeCloseTo(reference.logprobs[0]![i]!.logprob, 4);
+      expect(t.logprob).toBeLessThanOrEqual(0);
+      expect(t.top).toHaveLength(2);
+      expect(t.top[0]!.logprob).toBeGreaterThanOrEqual(t.top[1]!.logprob);
+    }
+    for (const c of ours.choices!) expect(c.logprobs).toHaveLength(c.outputTokens);
+    // logprobs 0: the chosen tokens' own log-probabilities only.
+    const greedy = await engine.generateDetailed(prompt, { maxTokens: 8, temperature: 0, logprobs: 0 });
+    expect(greedy.logprobs).toHaveLength(greedy.outputTokens);
+    expect(greedy.logprobs!.every((t) => t.top.length === 0)).toBe(true);
+    expect((await rejection((async () => { for await (const _ of engine.stream(prompt, { n: 2 })) void _; })())).code).toBe('INVALID_OPTIONS');
+  });
+
   it('16 concurrent generate() calls all resolve, and vLLM ran them batched', async () => {
     const results = await Promise.all(
       Array.from({ length: 16 }, (_, i) => engine.generateDetailed(`Posting ${i}: Senior Engineer at Company ${i}`, { maxTokens: 16, ignoreEos: true })),

@@ -67,3 +67,14 @@ describe('RemoteGenerator chat with chatTemplate', () => {
     expect(bodies[0]!.stream).toBe(false);
   });
 });
+
+describe('RemoteGenerator and options it cannot return', () => {
+  it('n and logprobs are refused with INVALID_OPTIONS naming the option, before any request is sent', async () => {
+    bodies.length = 0;
+    for (const option of ['n', 'logprobs'] as const) {
+      const err = await remote.generateDetailed('x', { [option]: 2 }).catch((e: unknown) => e as { code?: string; option?: string });
+      expect(err).toMatchObject({ code: 'INVALID_OPTIONS', option });
+    }
+    expect(bodies).toHaveLength(0);
+  });
+});
