@@ -134,8 +134,10 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
 
 
 class EngineCoreProcess(mp_context.ForkServerProcess):
-    def __init__(self, *args: Any, target: Any = None, **kwargs: Any) -> None:
-        super().__init__(*args, target=functools.partial(_run_in_env, dict(os.environ), target), **kwargs)
+    def start(self) -> None:
+        # The environment as it is when vLLM starts the process (vLLM sets per-process variables around start()).
+        self._target = functools.partial(_run_in_env, dict(os.environ), self._target)
+        super().start()
 
     @staticmethod
     def _Popen(process_obj: Any) -> Any:  # noqa: N802 - multiprocessing's name
