@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 import { defineConfig } from 'vitest/config';
 
 // One process per test file (forks): a process holds one embedded interpreter.
@@ -9,7 +11,16 @@ export default defineConfig({
     projects: [
       // No test may depend on the machine's speed: the property tests run thousands of cases and took 60 s on a
       // busy 2-core machine, against vitest's 5 s default.
-      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], testTimeout: 600_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          testTimeout: 600_000,
+          // The package by name ('vllm-node', as bench/common.mjs imports it) is its sources here, not a built dist/.
+          alias: [{ find: /^vllm-node$/, replacement: resolve(import.meta.dirname, 'src', 'index.ts') }],
+        },
+      },
       {
         extends: true,
         test: {
