@@ -8,6 +8,9 @@ export default defineConfig({
     pool: 'forks',
     // Engines are heavy (one vLLM each, 2-core CI machine, one GPU): one test file at a time.
     fileParallelism: false,
+    // engine.call's test-only calls (reference_generate, in_flight, ...): a Python file outside the package, loaded
+    // by python/vllm_node/calls.py when this names it (read when Python starts, so set for the whole process).
+    env: { VLLM_NODE_TEST_CALLS: resolve(import.meta.dirname, 'tests', 'helpers', 'engine_calls.py') },
     projects: [
       // No test may depend on the machine's speed: the property tests run thousands of cases and took 60 s on a
       // busy 2-core machine, against vitest's 5 s default.

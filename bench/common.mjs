@@ -9,6 +9,9 @@ import { cpuProfile } from 'vllm-node';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS = join(ROOT, 'docs', 'benchmarks.md');
+// engine.call('reference_generate') (vLLM's own LLM.generate on the same engine) is one of the tests' calls, outside
+// the package: python/vllm_node/calls.py loads them from this file. Set before Python starts (the first create).
+process.env.VLLM_NODE_TEST_CALLS ??= join(ROOT, 'tests', 'helpers', 'engine_calls.py');
 
 /** BENCH_GPU=1 uses the seed's configuration (fp8); otherwise the CPU profile as the CPU tests start it (eager, 1024 tokens). */
 export function engineOptions(model) {
