@@ -5,15 +5,19 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { cpuProfile } from 'vllm-node';
+
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS = join(ROOT, 'docs', 'benchmarks.md');
+// engine.call('reference_generate') (vLLM's own LLM.generate on the same engine) is one of the tests' calls, outside
+// the package: python/vllm_node/calls.py loads them from this file. Set before Python starts (the first create).
+process.env.VLLM_NODE_TEST_CALLS ??= join(ROOT, 'tests', 'helpers', 'engine_calls.py');
 
-/** BENCH_GPU=1 uses the seed's configuration (fp8); otherwise the CPU settings of the test suite (tests/fixtures/cpu-engine.json). */
+/** BENCH_GPU=1 uses the seed's configuration (fp8); otherwise the CPU profile as the CPU tests start it (eager, 1024 tokens). */
 export function engineOptions(model) {
   if (process.env.BENCH_GPU) return { model };
-  const shared = readJson(join(ROOT, 'tests', 'fixtures', 'cpu-engine.json'));
-  // The benchmarks batch more requests than the tests: a 1 GiB KV cache instead of the fixture's 512 MiB.
-  return { ...shared, model, engineArgs: { ...shared.engineArgs, kv_cache_memory_bytes: 1024 * 1024 * 1024 } };
+  // The benchmarks batch more requests than the tests: a 1 GiB KV cache instead of the profile's 512 MiB.
+  return cpuProfile({ enforceEager: true, maxModelLen: 1024, model, engineArgs: { kv_cache_memory_bytes: 1024 * 1024 * 1024 } });
 }
 
 export function machine() {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { Engine } from 'vllm-node';
+import { cpuProfile, Engine } from 'vllm-node';
 
 import { ROOT } from './common.mjs';
 
@@ -14,8 +14,8 @@ const model = process.env.DEMO_MODEL ?? join(ROOT, '.models', 'smollm2-135m-inst
 const variants = process.argv.slice(2).length ? process.argv.slice(2) : ['compiled', 'eager'];
 for (const v of variants) {
   const t0 = performance.now();
-  const engine = await Engine.create({ model, logLevel: process.env.VLLM_NODE_LOG_LEVEL ?? 'error', quantization: null, kvCacheDtype: 'auto', dtype: 'float32', maxModelLen: 2048,
-    gpuMemoryUtilization: 0.5, engineArgs: { kv_cache_memory_bytes: 512 * 1024 * 1024 }, ...(v === 'eager' ? { enforceEager: true } : {}) }, { configFile: false });
+  const options = cpuProfile({ model, logLevel: process.env.VLLM_NODE_LOG_LEVEL ?? 'error', maxModelLen: 2048, ...(v === 'eager' ? { enforceEager: true } : {}) });
+  const engine = await Engine.create(options, { configFile: false });
   const ready = (performance.now() - t0) / 1000;
   const one = [];
   for (let i = 0; i < 3; i++) {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Engine } from 'vllm-node';
+import { cpuProfile, Engine } from 'vllm-node';
 import { z } from 'zod';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,19 +20,11 @@ const Job = z.object({
   remote: z.boolean(),
 });
 
-// The CPU cannot run the default fp8 settings: ask for what it can do, explicitly (never silently).
+// The CPU cannot run the default fp8 settings: ask for what it can do (the CPU profile), explicitly (never silently).
 // enforceEager: vLLM's CPU build cannot reload its torch.compile cache (vLLM 0.28.0: "'function' object has no
 // attribute 'finalize_loading'"), so a compiled start retraces the model every time: 68-77 s against 16-17 s eager on
 // 2 cores, for ~12% slower decoding (docs/benchmarks.md, bench/cpu-start.mjs).
-const cpu = {
-  enforceEager: true,
-  quantization: null,
-  kvCacheDtype: 'auto',
-  dtype: 'float32',
-  gpuMemoryUtilization: 0.5,
-  maxModelLen: 2048,
-  engineArgs: { kv_cache_memory_bytes: 512 * 1024 * 1024 },
-};
+const cpu = cpuProfile({ enforceEager: true, maxModelLen: 2048 });
 const started = Date.now();
 // vLLM's own log lines go to stderr, at "warning" by default; the CPU backend's warnings are performance hints
 // (libtcmalloc, Triton), so the demo asks for errors only. VLLM_NODE_LOG_LEVEL=info shows vLLM's start-up.

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 
 import { ChatPromptTemplate } from '@langchain/core/prompts';
-import { Engine } from 'vllm-node';
+import { cpuProfile, Engine } from 'vllm-node';
 import { ChatVllm } from 'vllm-node/langchain';
 import { z } from 'zod';
 
 const model = process.env.DEMO_MODEL ?? new URL('../.models/smollm2-135m-instruct', import.meta.url).pathname;
 const postings = JSON.parse(readFileSync(new URL('job-postings.json', import.meta.url), 'utf8'));
-const cpu = { quantization: null, kvCacheDtype: 'auto', dtype: 'float32', maxModelLen: 2048, engineArgs: { kv_cache_memory_bytes: 512 << 20 } };
+const cpu = cpuProfile({ maxModelLen: 2048 });
 
 const Job = z.object({
   title: z.string().describe('job title only, without location or salary'),

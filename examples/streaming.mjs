@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 // Streaming with cancellation: print deltas as they come, stop after 2 seconds.
-// Usage: node examples/streaming.mjs [model]   (CPU settings; drop them on a GPU)
-import { Engine } from 'vllm-node';
+// Usage: node examples/streaming.mjs [model]   (the CPU profile; drop it on a GPU)
+import { cpuProfile, Engine } from 'vllm-node';
 
 const model = process.argv[2] ?? new URL('../.models/smollm2-135m-instruct', import.meta.url).pathname;
-const engine = await Engine.create(
-  { model, quantization: null, kvCacheDtype: 'auto', dtype: 'float32', gpuMemoryUtilization: 0.5, engineArgs: { kv_cache_memory_bytes: 512 << 20 } },
-  { configFile: false },
-);
+const engine = await Engine.create({ model, ...cpuProfile() }, { configFile: false });
 const controller = new AbortController();
 setTimeout(() => controller.abort(), 2000);
 try {

@@ -282,7 +282,10 @@ export class Engine implements AsyncDisposable, TextGenerator {
     }
   }
 
-  /** Runs a helper on the engine thread (python/vllm_node/calls.py). */
+  /**
+   * Runs a helper on the engine thread (python/vllm_node/calls.py; the test suites add their own from a file
+   * outside the package, named by VLLM_NODE_TEST_CALLS).
+   */
   call<T>(method: string, args: Record<string, unknown> = {}): Promise<T> {
     const stack = new Error().stack;
     return new Promise<T>((resolve, reject) => {

@@ -1,6 +1,7 @@
 export { Engine, type ChatOptions, type CreateOptions, type EngineState } from './engine.js';
 export { VllmError, ERROR_CODES, type VllmErrorCode, type VllmErrorDetails } from './errors.js';
 export { resolveEngineOptions, type ResolveOptions } from './config.js';
+export { cpuProfile } from './profiles.js';
 export {
   EngineOptionsSchema,
   SamplingOptionsSchema,

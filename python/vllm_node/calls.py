@@ -1,6 +1,8 @@
-"""Synchronous helpers run on the engine thread: tokenizer access, chat rendering, reference runs."""
+"""Synchronous helpers run on the engine thread (`engine.call`): tokenizer access, sleep mode, memory."""
 from __future__ import annotations
 
+import importlib.util
+import os
 from typing import Any
 
 
@@ -10,83 +12,37 @@ class CallError(Exception):
         self.code = code
 
 
+TEST_CALLS_ENV = "VLLM_NODE_TEST_CALLS"
+_test_methods: dict[str, Any] | None = None
+
+
 def dispatch(engine: Any, method: str, args: dict[str, Any]) -> Any:
-    fn = _METHODS.get(method)
+    fn = _METHODS.get(method) or _test_calls().get(method)
     if fn is None:
         raise CallError("INVALID_REQUEST", f"unknown method {method!r}")
     return fn(engine, **args)
 
 
-def _render_chat(engine: Any, messages: list[dict[str, Any]], chat_template: str | None = None,
-                 add_generation_prompt: bool = True) -> dict[str, Any]:
-    from . import requests
-
-    rendered = requests.engine_input(
-        engine.llm, {"messages": messages, "chat_template": chat_template,
-                     "add_generation_prompt": add_generation_prompt})
-    prompt = rendered.get("prompt") if isinstance(rendered, dict) else None
-    token_ids = rendered.get("prompt_token_ids") if isinstance(rendered, dict) else None
-    if prompt is None and token_ids is not None:
-        prompt = engine.llm.get_tokenizer().decode(token_ids)
-    return {"prompt": prompt, "tokenIds": list(token_ids) if token_ids is not None else None}
+def _test_calls() -> dict[str, Any]:
+    """The calls a test suite adds (reference runs, in-flight counts; tests/helpers/engine_calls.py): the METHODS of
+    the Python file named by VLLM_NODE_TEST_CALLS, read once. The package itself ships none."""
+    global _test_methods
+    if _test_methods is None:
+        path = os.environ.get(TEST_CALLS_ENV)
+        if not path:
+            _test_methods = {}
+        else:
+            spec = importlib.util.spec_from_file_location("vllm_node_test_calls", path)
+            if spec is None or spec.loader is None:
+                raise CallError("INVALID_REQUEST", f"{TEST_CALLS_ENV}={path} is not a Python file")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _test_methods = dict(module.METHODS)
+    return _test_methods
 
 
 def _tokenize(engine: Any, text: str) -> list[int]:
     return list(engine.llm.get_tokenizer().encode(text))
-
-
-def _reference_generate(engine: Any, prompts: list[str], params: dict[str, Any]) -> dict[str, Any]:
-    """vLLM's own LLM.generate on the same engine: the reference for equality tests and the overhead bench.
-    It drains the engine, so it refuses to run while other requests are in flight."""
-    import time
-
-    from . import requests
-
-    if engine.pending:
-        raise CallError("ENGINE_BUSY", "reference generation needs an idle engine")
-    sp = requests.sampling_params(params, stream=False)
-    started = time.perf_counter()
-    outs = engine.llm.generate(prompts, sp, use_tqdm=False)
-    elapsed = time.perf_counter() - started
-    latencies = []
-    for o in outs:
-        m = getattr(o, "metrics", None)
-        if m is not None and getattr(m, "last_token_ts", 0):
-            latencies.append(m.last_token_ts - m.queued_ts)
-    return {
-        "texts": [o.outputs[0].text for o in outs],
-        "choices": [[c.text for c in o.outputs] for o in outs],
-        "logprobs": [requests.token_logprobs(o.outputs[0], sp.logprobs) if sp.logprobs is not None else None for o in outs],
-        "outputTokens": [len(o.outputs[0].token_ids) for o in outs],
-        "seconds": elapsed,
-        "latencies": latencies,
-    }
-
-
-def _in_flight(engine: Any) -> dict[str, int]:
-    """Requests still alive: in the bridge's table and in vLLM's engine (commands run in order, so an abort sent
-    before this call has been applied)."""
-    return {"bridge": len(engine.pending), "vllm": engine.engine.get_num_unfinished_requests()}
-
-
-_METHODS = {
-    "render_chat": _render_chat,
-    "in_flight": _in_flight,
-    "tokenize": _tokenize,
-    "reference_generate": _reference_generate,
-}
-
-
-def _hf_chat_template(engine: Any, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> str:
-    """The tokenizer's own apply_chat_template, independent of vLLM's renderer (for comparison tests)."""
-    from transformers import AutoTokenizer
-
-    cfg = engine.llm.llm_engine.vllm_config.model_config
-    tok = AutoTokenizer.from_pretrained(cfg.tokenizer, trust_remote_code=cfg.trust_remote_code)
-    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-
-
-_METHODS["hf_chat_template"] = _hf_chat_template
 
 
 def _sleep(engine: Any, level: int = 1) -> bool:
@@ -101,11 +57,6 @@ def _sleep(engine: Any, level: int = 1) -> bool:
 def _wake_up(engine: Any) -> bool:
     engine.llm.wake_up()
     return True
-
-
-_METHODS["sleep"] = _sleep
-_METHODS["memory"] = lambda engine: engine.memory()
-_METHODS["wake_up"] = _wake_up
 
 
 def _worker_memory(worker: Any) -> dict[str, Any]:
@@ -132,11 +83,15 @@ def _worker_memory(worker: Any) -> dict[str, Any]:
 def _gpu_memory(engine: Any) -> list[dict[str, Any]]:
     """Per-worker GPU memory (diagnostics). vLLM ships a callable to its workers only when the process was
     started with VLLM_ALLOW_INSECURE_SERIALIZATION=1."""
-    import os
-
     if os.environ.get("VLLM_ALLOW_INSECURE_SERIALIZATION") != "1":
         raise CallError("INVALID_REQUEST", "gpu_memory needs VLLM_ALLOW_INSECURE_SERIALIZATION=1 in the environment")
     return engine.llm.collective_rpc(_worker_memory)
 
 
-_METHODS["gpu_memory"] = _gpu_memory
+_METHODS = {
+    "tokenize": _tokenize,
+    "sleep": _sleep,
+    "memory": lambda engine: engine.memory(),
+    "wake_up": _wake_up,
+    "gpu_memory": _gpu_memory,
+}

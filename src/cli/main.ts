@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { Engine } from '../engine.js';
 import { VllmError } from '../errors.js';
 import { extractWith, fromJsonSchema } from '../extract.js';
+import { cpuProfile } from '../profiles.js';
 import { warmEngine } from '../warmup.js';
 import { doctor } from './doctor.js';
 
@@ -42,7 +43,7 @@ interface Common {
 }
 
 async function open(o: Common): Promise<Engine> {
-  const cpu = o.cpu ? { quantization: null, kvCacheDtype: 'auto', dtype: 'float32' as const, gpuMemoryUtilization: 0.5, engineArgs: { kv_cache_memory_bytes: 1 << 30 } } : {};
+  const cpu = o.cpu ? cpuProfile({ engineArgs: { kv_cache_memory_bytes: 1 << 30 } }) : {};
   return Engine.create({ ...(o.model ? { model: o.model } : {}), ...cpu }, o.config ? { configFile: o.config } : {});
 }
 

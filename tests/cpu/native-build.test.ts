@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { CPU_ENGINE_FIXTURE, requireModel, ROOT } from '../helpers/models.js';
+import { cpuOptions, ROOT } from '../helpers/models.js';
 
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 const copies: string[] = [];
@@ -40,10 +40,8 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 /** A CPU engine on the tiny model, from the copy's dist/ and therefore its build/Release addon. */
 async function smoke(pkg: string): Promise<void> {
   const script = `
-    import { readFileSync } from 'node:fs';
     import { Engine } from ${JSON.stringify(join(pkg, 'dist', 'index.js'))};
-    const fixture = JSON.parse(readFileSync(${JSON.stringify(CPU_ENGINE_FIXTURE)}, 'utf8'));
-    const engine = await Engine.create({ ...fixture, model: ${JSON.stringify(requireModel())}, seed: 0, logLevel: 'error' }, { configFile: false });
+    const engine = await Engine.create(${JSON.stringify(cpuOptions({ logLevel: 'error' }))}, { configFile: false });
     const r = await engine.generateDetailed('Job: Data Analyst', { maxTokens: 3, temperature: 0, ignoreEos: true });
     await engine.close();
     console.log(JSON.stringify({ outputTokens: r.outputTokens }));

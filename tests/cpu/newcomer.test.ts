@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
 import { rejection } from '../helpers/errors.js';
-import { cpuOptions, CPU_ENGINE_FIXTURE, requireModel, ROOT } from '../helpers/models.js';
+import { cpuOptions, ROOT } from '../helpers/models.js';
 
 const noConfig = { configFile: false as const };
 
@@ -32,10 +32,8 @@ describe('vLLM logs', () => {
   it('by default: only warnings and errors, on stderr; stdout holds only what the program prints', async () => {
     // A child process with the library's defaults (no logLevel), as a user's program would run.
     const script = `
-      import { readFileSync } from 'node:fs';
       import { Engine } from ${JSON.stringify(join(ROOT, 'dist', 'index.js'))};
-      const fixture = JSON.parse(readFileSync(${JSON.stringify(CPU_ENGINE_FIXTURE)}, 'utf8'));
-      const engine = await Engine.create({ ...fixture, model: ${JSON.stringify(requireModel())}, seed: 0 }, { configFile: false });
+      const engine = await Engine.create(${JSON.stringify(cpuOptions())}, { configFile: false });
       const r = await engine.generateDetailed('Job: Data Analyst', { maxTokens: 4, temperature: 0, ignoreEos: true });
       await engine.close();
       process.stdout.write('RESULT ' + r.outputTokens + '\\n');

@@ -1,6 +1,6 @@
 // Child process for the exit tests and bench/exit.mjs: creates an engine, generates, then exits with or without
 // close(). EXIT_CHILD_OPTIONS (JSON) replaces the CPU options (bench/exit.mjs passes the GPU configuration).
-import { Engine } from '../../dist/index.js';
+import { cpuProfile, Engine } from '../../dist/index.js';
 
 const [model, mode] = process.argv.slice(2);
 if (mode === 'signal') {
@@ -14,16 +14,9 @@ if (mode === 'signal') {
 }
 // eslint-disable-next-line prefer-const
 var engine = await Engine.create(
-  process.env.EXIT_CHILD_OPTIONS ? { model, ...JSON.parse(process.env.EXIT_CHILD_OPTIONS) } : {
-    model,
-    quantization: null,
-    kvCacheDtype: 'auto',
-    dtype: 'float32',
-    enforceEager: true,
-    maxModelLen: 512,
-    gpuMemoryUtilization: 0.5,
-    engineArgs: { kv_cache_memory_bytes: 256 * 1024 * 1024 },
-  },
+  process.env.EXIT_CHILD_OPTIONS
+    ? { model, ...JSON.parse(process.env.EXIT_CHILD_OPTIONS) }
+    : cpuProfile({ model, enforceEager: true, maxModelLen: 512, engineArgs: { kv_cache_memory_bytes: 256 * 1024 * 1024 } }),
   { configFile: false },
 );
 console.log(`INFO ${JSON.stringify(engine.info)}`);

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import type { EngineOptionsInput } from '../../src/index.js';
+import { cpuProfile, type EngineOptionsInput } from '../../src/index.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const TINY_MODEL = process.env.VLLM_NODE_TEST_MODEL ?? join(ROOT, '.models', 'tiny-qwen3');
@@ -11,20 +11,10 @@ export function requireModel(path = TINY_MODEL): string {
   return path;
 }
 
-/** Shared CPU engine options (also used by bench/common.mjs): tests/fixtures/cpu-engine.json. */
-export const CPU_ENGINE_FIXTURE = join(ROOT, 'tests', 'fixtures', 'cpu-engine.json');
-
 /**
- * The CPU engine used by the CI suite: the shared fixture, the tiny model, seed 0. fp8 cannot run on the CPU
- * backend, so the fixture asks for no quantization explicitly; the KV cache is sized in bytes because on CPU
- * gpuMemoryUtilization means a fraction of all RAM.
+ * The CPU engine used by the CI suite: the CPU profile (src/profiles.ts), started eager with a 1024-token context
+ * (a small model, short prompts; eager skips torch.compile's minutes on a 2-core machine), the tiny model, seed 0.
  */
 export function cpuOptions(extra: Partial<EngineOptionsInput> = {}): Partial<EngineOptionsInput> {
-  const shared = JSON.parse(readFileSync(CPU_ENGINE_FIXTURE, 'utf8')) as Partial<EngineOptionsInput>;
-  return {
-    ...shared,
-    model: requireModel(),
-    seed: 0,
-    ...extra,
-  };
+  return cpuProfile({ enforceEager: true, maxModelLen: 1024, model: requireModel(), seed: 0, ...extra });
 }

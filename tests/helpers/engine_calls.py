@@ -1,0 +1,70 @@
+"""Engine calls for the test suites and benchmarks only (not in the package): `engine.call(name)` reaches them when
+VLLM_NODE_TEST_CALLS names this file (vitest.config.ts sets it for the CPU and GPU tests, bench/common.mjs for
+the benchmarks). Each runs on the engine thread, as python/vllm_node/calls.py's do."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from vllm_node import requests
+from vllm_node.calls import CallError
+
+
+def _reference_generate(engine: Any, prompts: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """vLLM's own LLM.generate on the same engine: the reference for equality tests and the overhead bench.
+    It drains the engine, so it refuses to run while other requests are in flight."""
+    if engine.pending:
+        raise CallError("ENGINE_BUSY", "reference generation needs an idle engine")
+    sp = requests.sampling_params(params, stream=False)
+    started = time.perf_counter()
+    outs = engine.llm.generate(prompts, sp, use_tqdm=False)
+    elapsed = time.perf_counter() - started
+    latencies = []
+    for o in outs:
+        m = getattr(o, "metrics", None)
+        if m is not None and getattr(m, "last_token_ts", 0):
+            latencies.append(m.last_token_ts - m.queued_ts)
+    return {
+        "texts": [o.outputs[0].text for o in outs],
+        "choices": [[c.text for c in o.outputs] for o in outs],
+        "logprobs": [requests.token_logprobs(o.outputs[0], sp.logprobs) if sp.logprobs is not None else None for o in outs],
+        "outputTokens": [len(o.outputs[0].token_ids) for o in outs],
+        "seconds": elapsed,
+        "latencies": latencies,
+    }
+
+
+def _in_flight(engine: Any) -> dict[str, int]:
+    """Requests still alive: in the bridge's table and in vLLM's engine (commands run in order, so an abort sent
+    before this call has been applied)."""
+    return {"bridge": len(engine.pending), "vllm": engine.engine.get_num_unfinished_requests()}
+
+
+def _render_chat(engine: Any, messages: list[dict[str, Any]], chat_template: str | None = None,
+                 add_generation_prompt: bool = True) -> dict[str, Any]:
+    """The prompt vllm-node's chat path gives vLLM (requests.engine_input), as text and token ids."""
+    rendered = requests.engine_input(
+        engine.llm, {"messages": messages, "chat_template": chat_template,
+                     "add_generation_prompt": add_generation_prompt})
+    prompt = rendered.get("prompt") if isinstance(rendered, dict) else None
+    token_ids = rendered.get("prompt_token_ids") if isinstance(rendered, dict) else None
+    if prompt is None and token_ids is not None:
+        prompt = engine.llm.get_tokenizer().decode(token_ids)
+    return {"prompt": prompt, "tokenIds": list(token_ids) if token_ids is not None else None}
+
+
+def _hf_chat_template(engine: Any, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> str:
+    """The tokenizer's own apply_chat_template, independent of vLLM's renderer (for comparison tests)."""
+    from transformers import AutoTokenizer
+
+    cfg = engine.llm.llm_engine.vllm_config.model_config
+    tok = AutoTokenizer.from_pretrained(cfg.tokenizer, trust_remote_code=cfg.trust_remote_code)
+    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+METHODS = {
+    "reference_generate": _reference_generate,
+    "in_flight": _in_flight,
+    "render_chat": _render_chat,
+    "hf_chat_template": _hf_chat_template,
+}
