@@ -10,14 +10,16 @@ import { cpuOptions } from '../helpers/models.js';
 const noConfig = { configFile: false as const };
 let engine: Engine;
 
+/** This process's EngineCore: spawned as its child, or (fastStart, the default) a child of its fork server (a
+ * forked process keeps the fork server's command line). The EngineCore's workers are its own children. */
 function engineCorePids(): number[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' });
-  return out
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
     .trim()
     .split('\n')
-    .map((l) => l.trim().split(/\s+/, 3))
-    .filter(([, ppid, args]) => Number(ppid) === process.pid && /EngineCore|spawn_main/.test(args ?? ''))
-    .map(([pid]) => Number(pid));
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l) ?? [])
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args ?? '' }));
+  const servers = new Set(rows.filter((r) => r.ppid === process.pid && /multiprocessing\.forkserver/.test(r.args)).map((r) => r.pid));
+  return rows.filter((r) => (r.ppid === process.pid && /EngineCore|spawn_main/.test(r.args)) || servers.has(r.ppid)).map((r) => r.pid);
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
