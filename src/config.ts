@@ -288,7 +288,14 @@ export function resolveEngineOptions(input: EngineOptionsInput | Partial<EngineO
   }
   const fromFile = file ? optionsFromYaml(file) : {};
   const fromEnv = optionsFromEnv(env);
-  const explicit = EngineOptionsSchema.partial().safeParse(input);
+  let explicit: ReturnType<ReturnType<typeof EngineOptionsSchema.partial>['safeParse']>;
+  try {
+    explicit = EngineOptionsSchema.partial().safeParse(input);
+  } catch (err) {
+    // zod can throw on some values instead of reporting them (e.g. a string check given an object whose
+    // `length` is an object without a prototype): still a typed error naming the input as invalid.
+    throw new VllmError('INVALID_OPTIONS', `Invalid engine options: ${(err as Error).message}`);
+  }
   if (!explicit.success) {
     const { message, option } = formatIssues(explicit.error, input, '');
     throw new VllmError('INVALID_OPTIONS', message, { option });

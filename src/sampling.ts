@@ -8,7 +8,13 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw new VllmError('INVALID_OPTIONS', `Expected an options object, received ${options === null ? 'null' : typeof options}`);
   }
-  const parsed = SamplingOptionsSchema.safeParse(options ?? {});
+  let parsed: ReturnType<typeof SamplingOptionsSchema.safeParse>;
+  try {
+    parsed = SamplingOptionsSchema.safeParse(options ?? {});
+  } catch (err) {
+    // zod can throw on some values instead of reporting them: still a typed error.
+    throw new VllmError('INVALID_OPTIONS', `Invalid options: ${(err as Error).message}`);
+  }
   if (!parsed.success) {
     const { message, option } = formatIssues(parsed.error, options, '', undefined, Object.keys(SamplingOptionsSchema.shape));
     throw new VllmError('INVALID_OPTIONS', message, { option });

@@ -36,6 +36,11 @@ describe('fuzz: options', () => {
     );
   });
 
+  it('a value zod throws on instead of reporting (found by the fuzz: a model whose length is a bare object) is INVALID_OPTIONS', () => {
+    typedOrValid(() => resolveEngineOptions({ model: { length: Object.create(null) } } as never, { configFile: false, env: {} }));
+    typedOrValid(() => samplingPayload({ maxTokens: 500, temperature: 0.1, topP: 0.9, frequencyPenalty: 0.1 }, { stop: { length: Object.create(null) } }));
+  });
+
   it(`environment variables (${RUNS} cases)`, () => {
     const envNames = ['DEFAULT_MODEL_PATH', 'VLLM_QUANTIZATION', 'VLLM_SWAP_SPACE', 'VLLM_GPU_MEMORY_UTILIZATION', 'VLLM_TRUST_REMOTE_CODE', 'DEFAULT_TEMPERATURE', 'DEFAULT_MAX_TOKENS'];
     fc.assert(
