@@ -20,7 +20,6 @@ the processes it starts) and installs it before vLLM's code runs.
 from __future__ import annotations
 
 import functools
-import logging
 import multiprocessing.context as mp_context
 import os
 import queue
@@ -124,12 +123,10 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
     os.environ.update(env)
     if own_parent:
         os.environ["VLLM_NODE_PARENT_PID"] = own_parent
-    level = env.get("VLLM_LOGGING_LEVEL")
-    if level:
-        vllm_logger = logging.getLogger("vllm")
-        vllm_logger.setLevel(level)
-        for handler in vllm_logger.handlers:
-            handler.setLevel(level)
+    if env.get("VLLM_LOGGING_LEVEL"):
+        from . import bootstrap
+
+        bootstrap.set_log_level(env["VLLM_LOGGING_LEVEL"])  # vLLM was imported with the fork server's level
     return target(*args, **kwargs)
 
 
