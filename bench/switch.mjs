@@ -8,6 +8,7 @@
 // The seed's configuration (fp8, fp8 KV, swapSpace 4, cap 0.9), maxModelLen 8192, compiled (BENCH_EAGER=1: eager).
 // Each step appends to $OUT/switch.log as it goes; the summary goes to docs/benchmarks.md.
 //   node bench/switch.mjs /tmp/models warmup|switch [fast=0] [models=qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b]
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,6 +34,15 @@ function log(line) {
 const s = (t) => ((performance.now() - t) / 1000).toFixed(1);
 const base = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, trustRemoteCode: true, maxModelLen: 8192, fastStart, logLevel: 'info', enforceEager: process.env.BENCH_EAGER === '1' };
 const entry = (name) => ({ model: join(dir, name), ...(name.includes('32b') ? { engineArgs: { load_format: 'dummy' } } : {}) });
+// The card this process runs on (CUDA_VISIBLE_DEVICES' first entry): used MiB, as nvidia-smi reports it.
+const card = (process.env.CUDA_VISIBLE_DEVICES ?? '0').split(',')[0];
+function cardMiB() {
+  try {
+    return `${execFileSync('nvidia-smi', ['-i', card, '--query-gpu=memory.used,memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8' }).trim().replace(', ', ' / ')} MiB`;
+  } catch {
+    return 'n/a';
+  }
+}
 const startNotes = (info) => info.notes.filter((n) => n.option === 'fastStart').map((n) => `${n.value}: ${n.applied ? 'applied' : 'not applied'}`).join('; ');
 
 let info;
@@ -52,7 +62,7 @@ if (phase === 'warmup') {
   const t0 = performance.now();
   const mgr = await ModelManager.create({ ...base, models, default: order[0] }, { configFile: false });
   info = mgr.engineOf(order[0]).info;
-  log(`fastStart ${fastStart}: ${order[0]} first start in this process: ${s(t0)} s; ${startNotes(info)}`);
+  log(`fastStart ${fastStart}: ${order[0]} first start in this process: ${s(t0)} s (engine start ${info.startupSeconds} s); card ${cardMiB()}; ${startNotes(info)}`);
   const seen = new Set([order[0]]);
   for (const name of order.slice(1)) {
     const kind = seen.has(name) ? 'warm (asleep → awake)' : 'cold (not loaded in this process)';
@@ -63,7 +73,8 @@ if (phase === 'warmup') {
     const first = performance.now();
     await mgr.generate('Hello', { model: name, maxTokens: 1, temperature: 0 });
     const e = mgr.engineOf(name).info;
-    log(`switch → ${name}, ${kind}: ${switched} s to serving, + ${((performance.now() - first) / 1000).toFixed(3)} s to the first token (total ${s(t)} s)${kind.startsWith('cold') ? `; engine start ${e.startupSeconds} s` : ''}`);
+    const ls = mgr.lastSwitch;
+    log(`switch → ${name}, ${kind}: ${switched} s to serving, + ${((performance.now() - first) / 1000).toFixed(3)} s to the first token (total ${s(t)} s): ${ls.from} ${ls.left} in ${ls.leaveSeconds} s, ${name} ${ls.kind === 'warm' ? 'woken' : 'started'} in ${ls.enterSeconds} s${kind.startsWith('cold') ? ` (engine start ${e.startupSeconds} s)` : ''}; card ${cardMiB()}; ${JSON.stringify(mgr.states)}`);
   }
   const target = order[0];
   await mgr.use(target);
@@ -72,10 +83,11 @@ if (phase === 'warmup') {
   const sec = (performance.now() - t) / 1000;
   const tokens = rs.reduce((a, r) => a + r.outputTokens, 0);
   log(`decode on ${target} (fastStart ${fastStart}): 64 requests × 256 tokens in ${sec.toFixed(2)} s = **${(tokens / sec).toFixed(0)} output tok/s**`);
+  log(`card after decode ${cardMiB()}`);
   log(`states at the end: ${JSON.stringify(mgr.states)}; switches ${mgr.switches}`);
   const tc = performance.now();
   await mgr.close();
-  log(`manager closed in ${s(tc)} s`);
+  log(`manager closed in ${s(tc)} s; card ${cardMiB()}`);
   record(`Model switching (bench/switch.mjs switch, fastStart ${fastStart})`, info, lines);
 }
 process.exit(0);

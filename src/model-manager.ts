@@ -15,6 +15,7 @@
  * - A model that fails to load rejects only the calls waiting for it; the manager goes on with the others.
  */
 import { totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 import type { z } from 'zod';
 
@@ -43,6 +44,18 @@ export interface ModelCallOptions {
 
 type State = 'unloaded' | 'awake' | 'asleep';
 
+/** Where the time of the last switch went: the model left (sleep or close) and the model entered (wake or start). */
+export interface SwitchTiming {
+  from: string | undefined;
+  to: string;
+  /** `cold`: started (not loaded before, or closed since); `warm`: woken from sleep. */
+  kind: 'cold' | 'warm';
+  /** How the model left gave its GPU memory back, and how long it took (0 when none was awake). */
+  left: 'slept' | 'closed' | 'none';
+  leaveSeconds: number;
+  enterSeconds: number;
+}
+
 interface Entry {
   name: string;
   options: Partial<EngineOptionsInput>;
@@ -70,6 +83,7 @@ export class ModelManager implements TextGenerator {
   #closed = false;
   #switches = 0;
   #tick = 0;
+  #lastSwitch: SwitchTiming | undefined;
 
   private constructor(entries: Map<string, Entry>, createOptions: ResolveOptions, sleepBudget: number) {
     this.#entries = entries;
@@ -106,6 +120,11 @@ export class ModelManager implements TextGenerator {
   /** How many switches happened so far (loads, wakes). */
   get switches(): number {
     return this.#switches;
+  }
+
+  /** Where the time of the last switch went (undefined before the first). */
+  get lastSwitch(): SwitchTiming | undefined {
+    return this.#lastSwitch;
   }
 
   /** Each model's state: unloaded, awake or asleep. */
@@ -285,7 +304,11 @@ export class ModelManager implements TextGenerator {
 
   async #switchTo(entry: Entry): Promise<void> {
     const leaving = this.#current !== undefined ? this.#entries.get(this.#current) : undefined;
-    if (leaving && leaving !== entry && leaving.state === 'awake') await this.#leave(leaving);
+    const t0 = performance.now();
+    let left: SwitchTiming['left'] = 'none';
+    if (leaving && leaving !== entry && leaving.state === 'awake') left = await this.#leave(leaving);
+    const t1 = performance.now();
+    const kind = entry.state === 'asleep' ? 'warm' : 'cold';
     this.#current = entry.name;
     if (entry.state === 'asleep' && entry.engine) {
       await entry.engine.wakeUp();
@@ -301,21 +324,24 @@ export class ModelManager implements TextGenerator {
       entry.state = 'awake';
     }
     this.#switches++;
+    const s = (ms: number) => Math.round(ms) / 1000;
+    this.#lastSwitch = { from: leaving?.name, to: entry.name, kind, left, leaveSeconds: s(t1 - t0), enterSeconds: s(performance.now() - t1) };
     if (this.#closed) throw new VllmError('ENGINE_CLOSED', 'the model manager was closed');
   }
 
-  async #leave(entry: Entry): Promise<void> {
+  async #leave(entry: Entry): Promise<'slept' | 'closed'> {
     const engine = entry.engine!;
     if (engine.info.requested.enable_sleep_mode === true) {
       await engine.sleep(1);
       entry.state = 'asleep';
       entry.sleepingBytes = weightBytes(engine);
       await this.#enforceSleepBudget();
-      return;
+      return 'slept';
     }
     entry.engine = undefined;
     entry.state = 'unloaded';
     await engine.close();
+    return 'closed';
   }
 
   async #enforceSleepBudget(): Promise<void> {

@@ -45,6 +45,9 @@ describe('ModelManager (CPU engine, two real models)', () => {
     expect(models.current).toBe('demo');
     // The CPU backend has no sleep mode: the model left was closed.
     expect(models.states).toEqual({ tiny: 'unloaded', demo: 'awake', broken: 'unloaded' });
+    expect(models.lastSwitch).toMatchObject({ from: 'tiny', to: 'demo', kind: 'cold', left: 'closed' });
+    expect(models.lastSwitch!.leaveSeconds).toBeGreaterThanOrEqual(0);
+    expect(models.lastSwitch!.enterSeconds).toBeGreaterThan(0);
     reference.demo = [];
     for (const p of prompts) reference.demo.push(await models.generate(p, { ...greedy, model: 'demo' }));
     expect(models.switches).toBe(2);
