@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Model switching (issue 10) on a GPU host, one phase per Node process (a "cold" switch is to a model not yet
 // loaded in this process; the compile caches on disk are what `warmup` leaves):
-//   warmup   `warmEngine` for each model in turn (a fresh host: this is the first start, compiles included)
+//   warmup   ModelManager.warmup() over the models (a fresh host: each start is a first start, compiles included)
 //   switch   ModelManager over the models: start the first, then cold switches to the others, a warm switch (asleep →
 //            awake) back to the first, and decode throughput on it (64 requests × 256 tokens, ignoreEos);
 //            `fast=0` runs the same with fastStart: false (vLLM's own start) for the comparison.
@@ -13,7 +13,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { Engine, ModelManager, warmEngine } from 'vllm-node';
+import { ModelManager } from 'vllm-node';
 
 import { record } from './common.mjs';
 
@@ -47,14 +47,14 @@ const startNotes = (info) => info.notes.filter((n) => n.option === 'fastStart').
 
 let info;
 if (phase === 'warmup') {
-  for (const name of [...new Set(order)]) {
-    const t = performance.now();
-    const engine = await Engine.create({ ...base, ...entry(name) }, { configFile: false });
-    const r = await warmEngine(engine);
-    info = engine.info;
-    log(`warmup ${name}: engine ready in ${r.startupSeconds} s (create → ready ${s(t)} s), first tokens ${r.firstTokenSeconds} s; ${startNotes(info)}`);
-    await engine.close();
+  // Warmed as the manager starts them (sleep mode on: vLLM keys its compile cache on it, among the other settings).
+  const names = [...new Set(order)];
+  const mgr = await ModelManager.create({ ...base, models: Object.fromEntries(names.map((n) => [n, entry(n)])), default: names[0] }, { configFile: false });
+  for (const r of await mgr.warmup()) {
+    info = mgr.engineOf(r.name).info;
+    log(`warmup ${r.name}: engine ready in ${r.startupSeconds} s (switch ${r.switchSeconds} s), first tokens ${r.firstTokenSeconds} s; ${startNotes(info)}`);
   }
+  await mgr.close();
   record(`Model warm-up on a fresh host (bench/switch.mjs warmup, fastStart ${fastStart})`, info, lines);
 } else {
   const names = [...new Set(order)];

@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { Engine } from '../engine.js';
 import { VllmError } from '../errors.js';
 import { extractWith, fromJsonSchema } from '../extract.js';
+import { ModelManager } from '../model-manager.js';
 import { cpuProfile } from '../profiles.js';
 import { warmEngine } from '../warmup.js';
 import { doctor } from './doctor.js';
@@ -114,12 +115,28 @@ common(program.command('bench').description('N concurrent requests; prints outpu
 });
 program
   .command('warmup')
-  .description("start the engine once for a model and settings, so later starts read warm caches (torch.compile, FlashInfer); prints the start's timings")
+  .description(
+    "start the engine once for a model and settings, so later starts read warm caches (torch.compile, FlashInfer); prints the start's timings. " +
+      'vLLM keys its compile cache on the settings, sleep mode included: warm a ModelManager\'s models with --models (or --sleep-mode auto)',
+  )
   .option('-m, --model <path>', 'model folder (default: DEFAULT_MODEL_PATH / config file)')
   .option('-c, --config <file>', 'YAML config file')
   .option('--cpu', 'CPU settings (no fp8, small KV cache)')
-  .action(async (o: Common) => {
-    const engine = await open(o);
+  .option('--sleep-mode <mode>', 'sleepMode of the engine to warm: off | auto | on (a ModelManager uses auto)')
+  .option('--models', "warm every model of the config's catalog (inference.models) as ModelManager starts them")
+  .action(async (o: Common & { sleepMode?: string; models?: boolean }) => {
+    const createOptions = o.config ? { configFile: o.config } : {};
+    const cpu = o.cpu ? cpuProfile({ engineArgs: { kv_cache_memory_bytes: 1 << 30 } }) : {};
+    if (o.models) {
+      const manager = await ModelManager.create({ ...cpu, ...(o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {}) }, createOptions);
+      try {
+        for (const r of await manager.warmup()) console.log(JSON.stringify(r));
+      } finally {
+        await manager.close();
+      }
+      return;
+    }
+    const engine = await Engine.create({ ...(o.model ? { model: o.model } : {}), ...cpu, ...(o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {}) }, createOptions);
     try {
       console.log(JSON.stringify(await warmEngine(engine)));
     } finally {

@@ -89,7 +89,7 @@ describe('vllm-node extract', () => {
 });
 
 describe('vllm-node warmup', () => {
-  it('starts the engine once, prints the warm-up record, and doctor --model reads it back', async () => {
+  it("--models warms the config's catalog as ModelManager starts it, prints the record, and doctor --model reads it back", async () => {
     // A cache folder of its own: the record lands next to vLLM's caches (VLLM_CACHE_ROOT).
     const cache = mkdtempSync(join(tmpdir(), 'vllm-node-cli-warm-'));
     const env = { ...process.env, VLLM_CACHE_ROOT: cache };
@@ -98,13 +98,15 @@ describe('vllm-node warmup', () => {
     expect(cold.ok).toBe(false);
     expect(cold.fix).toContain('vllm-node warmup --model');
 
-    const child = spawn(process.execPath, [CLI, 'warmup', '--cpu', '--model', requireModel()], { stdio: ['ignore', 'pipe', 'ignore'], env });
+    const config = join(cache, 'inference.yaml');
+    writeFileSync(config, `inference:\n  default_model: tiny\n  models:\n    tiny:\n      model: ${requireModel()}\n`);
+    const child = spawn(process.execPath, [CLI, 'warmup', '--cpu', '--models', '-c', config], { stdio: ['ignore', 'pipe', 'ignore'], env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
-    const record = JSON.parse(out.trim()) as { model: string; vllmVersion: string; startupSeconds: number; settings: string; at: string };
-    expect(record).toMatchObject({ vllmVersion: expect.stringMatching(/^\d+\.\d+/), startupSeconds: expect.any(Number), settings: expect.any(String) });
+    const record = JSON.parse(out.trim()) as { name: string; model: string; vllmVersion: string; startupSeconds: number; settings: string; at: string };
+    expect(record).toMatchObject({ name: 'tiny', vllmVersion: expect.stringMatching(/^\d+\.\d+/), startupSeconds: expect.any(Number), settings: expect.any(String) });
 
     const after = spawnSync(process.execPath, [CLI, 'doctor', '--json', '--model', requireModel()], { encoding: 'utf8', env });
     const warm = (JSON.parse(after.stdout) as { ok: boolean; check: string; detail: string }[]).find((f) => f.check === 'caches')!;
