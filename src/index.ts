@@ -17,5 +17,5 @@ export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type Extrac
 export type { TextGenerator, ChatCallOptions } from './generator.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';
 export { Router, type RouterOptions } from './router.js';
-export { ModelManager, type ModelManagerOptions, type ModelCallOptions, type SwitchTiming } from './model-manager.js';
+export { ModelManager, type ModelManagerOptions, type ModelCallOptions, type SwitchTiming, type ModelState } from './model-manager.js';
 export { warmEngine, warmState, vllmCacheRoot, type WarmRecord } from './warmup.js';

@@ -42,7 +42,8 @@ export interface ModelCallOptions {
   model?: string;
 }
 
-type State = 'unloaded' | 'awake' | 'asleep';
+/** A model's state in a ModelManager. */
+export type ModelState = 'unloaded' | 'awake' | 'asleep';
 
 /** Where the time of the last switch went: the model left (sleep or close) and the model entered (wake or start). */
 export interface SwitchTiming {
@@ -60,7 +61,7 @@ interface Entry {
   name: string;
   options: Partial<EngineOptionsInput>;
   engine?: Engine | undefined;
-  state: State;
+  state: ModelState;
   lastUsed: number;
   /** Weights held in CPU memory while asleep, bytes. */
   sleepingBytes: number;
@@ -128,7 +129,7 @@ export class ModelManager implements TextGenerator {
   }
 
   /** Each model's state: unloaded, awake or asleep. */
-  get states(): Record<string, State> {
+  get states(): Record<string, ModelState> {
     return Object.fromEntries([...this.#entries.values()].map((e) => [e.name, e.state]));
   }
 

@@ -59,39 +59,9 @@ def _wake_up(engine: Any) -> bool:
     return True
 
 
-def _worker_memory(worker: Any) -> dict[str, Any]:
-    """Runs inside each vLLM GPU worker (collective_rpc): the torch allocator's view next to vLLM's budget."""
-    import os
-
-    import torch
-
-    free, total = torch.cuda.mem_get_info()
-    return {
-        "pid": os.getpid(),
-        "torchAllocated": torch.cuda.memory_allocated(),
-        "torchReserved": torch.cuda.memory_reserved(),
-        "torchMaxReserved": torch.cuda.max_memory_reserved(),
-        "deviceUsed": total - free,
-        "deviceTotal": total,
-        "requested": getattr(worker, "requested_memory", None),
-        "kvCache": getattr(worker, "available_kv_cache_memory_bytes", None),
-        "weights": getattr(getattr(worker, "model_runner", None), "model_memory_usage", None),
-        "peakActivation": getattr(worker, "peak_activation_memory", None),
-    }
-
-
-def _gpu_memory(engine: Any) -> list[dict[str, Any]]:
-    """Per-worker GPU memory (diagnostics). vLLM ships a callable to its workers only when the process was
-    started with VLLM_ALLOW_INSECURE_SERIALIZATION=1."""
-    if os.environ.get("VLLM_ALLOW_INSECURE_SERIALIZATION") != "1":
-        raise CallError("INVALID_REQUEST", "gpu_memory needs VLLM_ALLOW_INSECURE_SERIALIZATION=1 in the environment")
-    return engine.llm.collective_rpc(_worker_memory)
-
-
 _METHODS = {
     "tokenize": _tokenize,
     "sleep": _sleep,
     "memory": lambda engine: engine.memory(),
     "wake_up": _wake_up,
-    "gpu_memory": _gpu_memory,
 }

@@ -18,6 +18,20 @@ class UnsupportedSetting(ValueError):
         self.option = option
 
 
+def model_config_json(model: str) -> dict[str, Any] | None:
+    """The model folder's config.json (None when `model` is no folder with a readable one): the one place that reads
+    it for vllm-node's own decisions (experts or not, quantized already or not)."""
+    import json
+    import os
+
+    try:
+        with open(os.path.join(model, "config.json"), encoding="utf-8") as fh:
+            cfg = json.load(fh)
+    except (OSError, ValueError, TypeError):
+        return None
+    return cfg if isinstance(cfg, dict) else None
+
+
 def engine_arg_names() -> set[str]:
     from vllm.engine.arg_utils import EngineArgs
 

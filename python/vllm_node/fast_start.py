@@ -13,7 +13,6 @@ Measured effects are in docs/benchmarks.md ("Model switching").
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -24,10 +23,10 @@ _EXPERT_KEYS = ("num_experts", "num_local_experts", "n_routed_experts", "moe_num
 
 def _has_experts(model: str) -> bool | None:
     """True / False from the model folder's config.json; None when it cannot be read."""
-    try:
-        with open(os.path.join(model, "config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-    except (OSError, ValueError, TypeError):
+    from .config import model_config_json
+
+    cfg = model_config_json(model)
+    if cfg is None:
         return None
     configs = [cfg] + [v for v in cfg.values() if isinstance(v, dict)]  # multimodal models nest text_config
     return any(isinstance(c.get(k), int) and c.get(k) > 0 for c in configs for k in _EXPERT_KEYS)

@@ -175,14 +175,12 @@ def _fits_message(cap: int, source: str, est: Estimate, overhead: int, where: st
 
 def _quantized_online(kwargs: dict[str, Any]) -> bool:
     """`quantization` asked for a checkpoint that is not quantized already: vLLM quantizes it while loading."""
-    import json
+    from .config import model_config_json
 
     if not kwargs.get("quantization"):
         return False
-    try:
-        with open(os.path.join(kwargs["model"], "config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-    except (OSError, ValueError, TypeError):
+    cfg = model_config_json(kwargs["model"])
+    if cfg is None:
         return False
     return not (cfg.get("quantization_config") or cfg.get("compression_config"))
 

@@ -3,6 +3,7 @@ VLLM_NODE_TEST_CALLS names this file (vitest.config.ts sets it for the CPU and G
 the benchmarks). Each runs on the engine thread, as python/vllm_node/calls.py's do."""
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -62,9 +63,39 @@ def _hf_chat_template(engine: Any, messages: list[dict[str, Any]], add_generatio
     return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
+def _worker_memory(worker: Any) -> dict[str, Any]:
+    """Runs inside each vLLM GPU worker (collective_rpc): the torch allocator's view next to vLLM's budget."""
+    import os
+
+    import torch
+
+    free, total = torch.cuda.mem_get_info()
+    return {
+        "pid": os.getpid(),
+        "torchAllocated": torch.cuda.memory_allocated(),
+        "torchReserved": torch.cuda.memory_reserved(),
+        "torchMaxReserved": torch.cuda.max_memory_reserved(),
+        "deviceUsed": total - free,
+        "deviceTotal": total,
+        "requested": getattr(worker, "requested_memory", None),
+        "kvCache": getattr(worker, "available_kv_cache_memory_bytes", None),
+        "weights": getattr(getattr(worker, "model_runner", None), "model_memory_usage", None),
+        "peakActivation": getattr(worker, "peak_activation_memory", None),
+    }
+
+
+def _gpu_memory(engine: Any) -> list[dict[str, Any]]:
+    """Per-worker GPU memory (bench/gpu.mjs's diagnostics). vLLM ships a callable to its workers only when the process was
+    started with VLLM_ALLOW_INSECURE_SERIALIZATION=1."""
+    if os.environ.get("VLLM_ALLOW_INSECURE_SERIALIZATION") != "1":
+        raise CallError("INVALID_REQUEST", "gpu_memory needs VLLM_ALLOW_INSECURE_SERIALIZATION=1 in the environment")
+    return engine.llm.collective_rpc(_worker_memory)
+
+
 METHODS = {
     "reference_generate": _reference_generate,
     "in_flight": _in_flight,
     "render_chat": _render_chat,
     "hf_chat_template": _hf_chat_template,
+    "gpu_memory": _gpu_memory,
 }
