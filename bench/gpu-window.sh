@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 10 and 11 measurements in one GPU window, detached from the caller (after scripts/gpu-host/install.sh):
+# Issue 10 and 11 measurements in one GPU window, detached from the caller (after scripts/offline-kit/install.sh):
 #   setsid nohup bash bench/gpu-window.sh /tmp/models > /tmp/vllm-node-out/window.log 2>&1 < /dev/null &
 # With two GPUs the two chains run side by side (chain 1 on GPU 1); with one, one after the other.
 #   chain 0: warm-up (first starts on a fresh host: 4B, then the 32B shape), then the switches with fastStart and

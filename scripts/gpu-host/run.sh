@@ -1,27 +1,20 @@
 #!/usr/bin/env bash
-# Runs ON THE OFFLINE HOST, after install.sh: builds the addon against the host's Python, builds the
-# random-weights Qwen3 models, then runs one step:
+# Runs ON THE GPU HOST, after scripts/offline-kit/install.sh: builds the addon against the host's Python, builds the
+# random-weight Qwen3 models, then runs one step:
 #   bash scripts/gpu-host/run.sh check        # environment facts only
 #   bash scripts/gpu-host/run.sh test         # GPU suite (npm run test:gpu) + CPU-free unit tests
 #   bash scripts/gpu-host/run.sh bench        # bench/gpu.mjs: Python vs Node vs HTTP, latency, switching
 # Results (docs/benchmarks.md, logs) are copied to $OUT when it is set.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-DEST="${VLLM_NODE_BUNDLE_DIR:-/tmp/vllm-node-bundle}"
 MODELS="${VLLM_NODE_GPU_MODELS:-/tmp/models}"
 STEP="${1:-check}"
 cd "$ROOT"
 # shellcheck disable=SC1091
-source "$DEST/env.sh"
+source "${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh"
 export VLLM_NODE_GPU_MODELS="$MODELS"
 log() { echo "run: $*" >&2; }
 
-if [[ ! -d node_modules/zod ]]; then
-  log "unpacking npm packages, dist/ and tokenizer"
-  TARBALL=.gpu-bundle/project.tar.xz
-  [[ -f "$TARBALL" ]] || TARBALL="$DEST/project.tar.xz"
-  xz -dc -T0 "$TARBALL" | tar -xf -
-fi
 if [[ ! -f build/Release/vllm_node.node ]] || [[ native/addon.cc -nt build/Release/vllm_node.node ]]; then
   log "building the addon for $VLLM_NODE_PYTHON"
   node scripts/build-native.mjs > /tmp/vllm-node-build.log 2>&1 || { tail -30 /tmp/vllm-node-build.log; exit 1; }

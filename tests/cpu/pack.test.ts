@@ -123,7 +123,7 @@ describe('npm package', () => {
     ]) {
       expect(files, f).toContain(f);
     }
-    const unexpected = files.filter((f) => /^(src|tests|bench|examples|docs|build|\.venv|\.models|node_modules|scripts\/gpu-host)\/|\.map$/.test(f));
+    const unexpected = files.filter((f) => /^(src|tests|bench|examples|docs|build|\.venv|\.models|node_modules|scripts\/gpu-host|scripts\/offline-kit)\/|\.map$/.test(f));
     expect(unexpected).toEqual([]);
     expect(timings.unpackedKiB).toBeLessThan(5 * 1024);
   });
