@@ -78,7 +78,17 @@ class Engine:
 
             started = time.monotonic()
             with _START_LOCK:
+                if options.get("fast_start") is not False:
+                    # Started now, the fork server imports vLLM while this thread does the same (a first start in
+                    # this process); released below if the plan does not fork after all.
+                    from . import fork_server
+
+                    fork_server.hold()
+                    self._holds_fork_server = True
+                    fork_server.ensure_running()
                 kwargs, notes, self.memory_plan = config.build_llm_kwargs(options)
+                if self._holds_fork_server and not getattr(self.memory_plan, "fork", False):
+                    self._release_fork_server()
                 self._start(kwargs)
                 memory_info = self._hold_memory_cap(kwargs, notes)
             info = config.effective_config(self.llm, kwargs, notes + self.internal_notes)
@@ -316,14 +326,17 @@ class Engine:
             self.llm = None
             self.engine = None
 
-    def _release(self) -> None:
-        self.llm = None
-        self.engine = None
+    def _release_fork_server(self) -> None:
         if self._holds_fork_server:
             from . import fork_server
 
             self._holds_fork_server = False
             fork_server.release()
+
+    def _release(self) -> None:
+        self.llm = None
+        self.engine = None
+        self._release_fork_server()
         gc.collect()
         try:
             import torch
