@@ -16,6 +16,7 @@ import {
   NULLABLE_OPTIONS,
   NUMBER_OPTIONS,
   OPTION_SOURCES,
+  safeParseOptions,
   type EngineOptions,
   type EngineOptionsInput,
 } from './options.js';
@@ -256,7 +257,7 @@ export function resolveModelCatalog(
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       throw new VllmError('INVALID_OPTIONS', `Invalid option "models.${name}": expected engine options, received ${describeValue(entry)}`, { option: `models.${name}` });
     }
-    const checked = EngineOptionsSchema.partial().safeParse(entry);
+    const checked = safeParseOptions(EngineOptionsSchema.partial(), entry, `options for model "${name}"`);
     if (!checked.success) {
       const { message, option } = formatIssues(checked.error, entry, ` for model "${name}"`);
       throw new VllmError('INVALID_OPTIONS', message, { option: `models.${name}.${option}` });
@@ -288,14 +289,7 @@ export function resolveEngineOptions(input: EngineOptionsInput | Partial<EngineO
   }
   const fromFile = file ? optionsFromYaml(file) : {};
   const fromEnv = optionsFromEnv(env);
-  let explicit: ReturnType<ReturnType<typeof EngineOptionsSchema.partial>['safeParse']>;
-  try {
-    explicit = EngineOptionsSchema.partial().safeParse(input);
-  } catch (err) {
-    // zod can throw on some values instead of reporting them (e.g. a string check given an object whose
-    // `length` is an object without a prototype): still a typed error naming the input as invalid.
-    throw new VllmError('INVALID_OPTIONS', `Invalid engine options: ${(err as Error).message}`);
-  }
+  const explicit = safeParseOptions(EngineOptionsSchema.partial(), input, 'engine options');
   if (!explicit.success) {
     const { message, option } = formatIssues(explicit.error, input, '');
     throw new VllmError('INVALID_OPTIONS', message, { option });

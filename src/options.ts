@@ -5,8 +5,22 @@
  */
 import { z } from 'zod';
 
+import { VllmError } from './errors.js';
+
 /** The memory cap when neither gpuMemoryUtilization nor gpuMemoryGiB is set (the seed's 0.9). */
 export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
+
+/**
+ * `schema.safeParse(input)` for options a caller passed. zod can throw on some values instead of reporting them (a
+ * string check given an object whose `length` is an object without a prototype): that is INVALID_OPTIONS too.
+ */
+export function safeParseOptions<S extends z.ZodType>(schema: S, input: unknown, what: string): z.ZodSafeParseResult<z.output<S>> {
+  try {
+    return schema.safeParse(input);
+  } catch (err) {
+    throw new VllmError('INVALID_OPTIONS', `Invalid ${what}: ${(err as Error).message}`);
+  }
+}
 
 export const SamplingDefaultsSchema = z.strictObject({
   maxTokens: z.number().int().positive().default(500).describe('Maximum number of tokens to generate.').meta({ env: 'DEFAULT_MAX_TOKENS', yaml: 'inference.sampling.max_tokens' }),

@@ -1,6 +1,6 @@
 import { formatIssues } from './config.js';
 import { VllmError } from './errors.js';
-import { SAMPLING_KWARGS, SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
+import { safeParseOptions, SAMPLING_KWARGS, SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
 import type { SamplingPayload } from './protocol.js';
 
 /** Validates per-call options and merges them over the engine defaults into vLLM SamplingParams keys. */
@@ -8,13 +8,7 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw new VllmError('INVALID_OPTIONS', `Expected an options object, received ${options === null ? 'null' : typeof options}`);
   }
-  let parsed: ReturnType<typeof SamplingOptionsSchema.safeParse>;
-  try {
-    parsed = SamplingOptionsSchema.safeParse(options ?? {});
-  } catch (err) {
-    // zod can throw on some values instead of reporting them: still a typed error.
-    throw new VllmError('INVALID_OPTIONS', `Invalid options: ${(err as Error).message}`);
-  }
+  const parsed = safeParseOptions(SamplingOptionsSchema, options ?? {}, 'options');
   if (!parsed.success) {
     const { message, option } = formatIssues(parsed.error, options, '', undefined, Object.keys(SamplingOptionsSchema.shape));
     throw new VllmError('INVALID_OPTIONS', message, { option });

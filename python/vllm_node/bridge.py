@@ -119,12 +119,7 @@ class Engine:
         env = getattr(self.memory_plan, "env", None) or {}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # vLLM's processes are started inside LLM() and inherit it
-        internals.fork_server_on = bool(getattr(self.memory_plan, "fork", False))
-        if internals.fork_server_on and not self._holds_fork_server:
-            from . import fork_server
-
-            fork_server.hold()
-            self._holds_fork_server = True
+        internals.fork_server_on = bool(getattr(self.memory_plan, "fork", False))  # held since __init__ when so
         try:
             self.llm = LLM(**kwargs)
         finally:

@@ -10,6 +10,7 @@ import { Engine } from '../engine.js';
 import { VllmError } from '../errors.js';
 import { extractWith, fromJsonSchema } from '../extract.js';
 import { ModelManager } from '../model-manager.js';
+import type { EngineOptionsInput } from '../options.js';
 import { cpuProfile } from '../profiles.js';
 import { warmEngine } from '../warmup.js';
 import { doctor } from './doctor.js';
@@ -43,9 +44,14 @@ interface Common {
   cpu?: boolean;
 }
 
-async function open(o: Common): Promise<Engine> {
-  const cpu = o.cpu ? cpuProfile({ engineArgs: { kv_cache_memory_bytes: 1 << 30 } }) : {};
-  return Engine.create({ ...(o.model ? { model: o.model } : {}), ...cpu }, o.config ? { configFile: o.config } : {});
+/** The options every command adds to the config file's: --cpu's profile and `extra`. */
+function overrides(o: Common, extra: Partial<EngineOptionsInput> = {}): Partial<EngineOptionsInput> {
+  return { ...(o.cpu ? cpuProfile({ engineArgs: { kv_cache_memory_bytes: 1 << 30 } }) : {}), ...extra };
+}
+const createOptions = (o: Common) => (o.config ? { configFile: o.config } : {});
+
+async function open(o: Common, extra: Partial<EngineOptionsInput> = {}): Promise<Engine> {
+  return Engine.create({ ...(o.model ? { model: o.model } : {}), ...overrides(o, extra) }, createOptions(o));
 }
 
 function sampling(o: Common) {
@@ -125,10 +131,9 @@ program
   .option('--sleep-mode <mode>', 'sleepMode of the engine to warm: off | auto | on (a ModelManager uses auto)')
   .option('--models', "warm every model of the config's catalog (inference.models) as ModelManager starts them")
   .action(async (o: Common & { sleepMode?: string; models?: boolean }) => {
-    const createOptions = o.config ? { configFile: o.config } : {};
-    const cpu = o.cpu ? cpuProfile({ engineArgs: { kv_cache_memory_bytes: 1 << 30 } }) : {};
+    const extra = o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {};
     if (o.models) {
-      const manager = await ModelManager.create({ ...cpu, ...(o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {}) }, createOptions);
+      const manager = await ModelManager.create(overrides(o, extra), createOptions(o));
       try {
         for (const r of await manager.warmup()) console.log(JSON.stringify(r));
       } finally {
@@ -136,7 +141,7 @@ program
       }
       return;
     }
-    const engine = await Engine.create({ ...(o.model ? { model: o.model } : {}), ...cpu, ...(o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {}) }, createOptions);
+    const engine = await open(o, extra);
     try {
       console.log(JSON.stringify(await warmEngine(engine)));
     } finally {

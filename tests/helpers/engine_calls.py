@@ -65,8 +65,6 @@ def _hf_chat_template(engine: Any, messages: list[dict[str, Any]], add_generatio
 
 def _worker_memory(worker: Any) -> dict[str, Any]:
     """Runs inside each vLLM GPU worker (collective_rpc): the torch allocator's view next to vLLM's budget."""
-    import os
-
     import torch
 
     free, total = torch.cuda.mem_get_info()
