@@ -4,9 +4,9 @@
 # With two GPUs the two chains run side by side (chain 1 on GPU 1); with one, one after the other.
 #   chain 0: warm-up (first starts on a fresh host: 4B, then the 32B shape), then the switches with fastStart and
 #            with vLLM's own start (bench/switch.mjs; decode throughput compared at the end of each)
-#   chain 1: warm-up of the 8B, then bench/gpu.mjs (Python LLM.generate vs Node) and bench/asyncllm.py (AsyncLLM)
-# WINDOW_COMPARE=0 leaves out gpu.mjs and asyncllm.py (a one-GPU window with little time).
-# Logs: /tmp/vllm-node-out/c0/, c1/ (switch.log, bench-*.log, gpu.log, asyncllm.log); docs/benchmarks.md appended.
+#   chain 1: warm-up of the 8B, the GPU test of ModelManager (tests/gpu/model-manager.test.ts), and with
+#            WINDOW_COMPARE=1 bench/gpu.mjs (Python LLM.generate vs Node) and bench/asyncllm.py (AsyncLLM)
+# Logs: /tmp/vllm-node-out/c0/, c1/ (switch.log, bench-*.log, gpu-test.log, gpu.log, asyncllm.log); docs/benchmarks.md appended.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dir=${1:-/tmp/models}
@@ -22,7 +22,10 @@ chain1() {
   local gpu=$1
   export CUDA_VISIBLE_DEVICES=$gpu
   VLLM_NODE_OUT_DIR=$base/c1 bash scripts/gpu-host/switch.sh "$dir" warmup:models=qwen3-8b
-  [[ ${WINDOW_COMPARE:-1} == 1 ]] || return 0
+  echo "$(date +%T) tests/gpu/model-manager.test.ts" >> "$base/c1/switch.log"
+  VITEST_FILES=tests/gpu/model-manager.test.ts VLLM_NODE_GPU_MODELS=$dir bash scripts/gpu-host/run.sh test > "$base/c1/gpu-test.log" 2>&1
+  echo "$(date +%T) gpu test rc=$?" >> "$base/c1/switch.log"
+  [[ ${WINDOW_COMPARE:-0} == 1 ]] || return 0
   echo "$(date +%T) gpu.mjs" >> "$base/c1/switch.log"
   OUT=$base/c1 BENCH_GPU=1 node bench/gpu.mjs "$dir/qwen3-4b" 256 128 skip-http > "$base/c1/gpu.log" 2>&1
   echo "$(date +%T) asyncllm.py rc=$?" >> "$base/c1/switch.log"

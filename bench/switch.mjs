@@ -4,7 +4,9 @@
 //   warmup   ModelManager.warmup() over the models (a fresh host: each start is a first start, compiles included)
 //   switch   ModelManager over the models: start the first, then cold switches to the others, a warm switch (asleep →
 //            awake) back to the first, and decode throughput on it (64 requests × 256 tokens, ignoreEos);
-//            `fast=0` runs the same with fastStart: false (vLLM's own start) for the comparison.
+//            `fast=0` runs the same with fastStart: false (vLLM's own start) for the comparison. After a cold start
+//            the manager pins the model's first-sleep memory in the background (prepareSleep): the bench decodes
+//            once during that and once after, and otherwise waits BENCH_PIN_WAIT_S (30) before switching on.
 // The seed's configuration (fp8, fp8 KV, swapSpace 4, cap 0.9), maxModelLen 8192, compiled (BENCH_EAGER=1: eager).
 // Each step appends to $OUT/switch.log as it goes; the summary goes to docs/benchmarks.md.
 //   node bench/switch.mjs /tmp/models warmup|switch [fast=0] [models=qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b]
@@ -63,6 +65,18 @@ if (phase === 'warmup') {
   const mgr = await ModelManager.create({ ...base, models, default: order[0] }, { configFile: false });
   info = mgr.engineOf(order[0]).info;
   log(`fastStart ${fastStart}: ${order[0]} first start in this process: ${s(t0)} s (engine start ${info.startupSeconds} s); card ${cardMiB()}; ${startNotes(info)}`);
+  const PIN_WAIT_MS = Number(process.env.BENCH_PIN_WAIT_S ?? 30) * 1000;
+  let decodedWhilePinning = false;
+  const decode = async (model) => {
+    const t = performance.now();
+    const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => mgr.generateDetailed(`Request ${i}: describe a job posting for a data engineer.`, { model, maxTokens: 256, temperature: 0, ignoreEos: true })));
+    const sec = (performance.now() - t) / 1000;
+    return `64 requests × 256 tokens in ${sec.toFixed(2)} s = ${(rs.reduce((a, r) => a + r.outputTokens, 0) / sec).toFixed(0)} output tok/s`;
+  };
+  if (mgr.lastSwitch?.sleepPrepared) {
+    log(`  ${order[0]}'s first sleep prepared: ${JSON.stringify(mgr.lastSwitch.sleepPrepared)}`);
+    if (mgr.lastSwitch.sleepPrepared.applied) await new Promise((r) => setTimeout(r, PIN_WAIT_MS));
+  }
   const seen = new Set([order[0]]);
   for (const name of order.slice(1)) {
     const kind = seen.has(name) ? 'warm (asleep → awake)' : 'cold (not loaded in this process)';
@@ -75,14 +89,23 @@ if (phase === 'warmup') {
     const e = mgr.engineOf(name).info;
     const ls = mgr.lastSwitch;
     log(`switch → ${name}, ${kind}: ${switched} s to serving, + ${((performance.now() - first) / 1000).toFixed(3)} s to the first token (total ${s(t)} s): ${ls.from} ${ls.left} in ${ls.leaveSeconds} s, ${name} ${ls.kind === 'warm' ? 'woken' : 'started'} in ${ls.enterSeconds} s${kind.startsWith('cold') ? ` (engine start ${e.startupSeconds} s)` : ''}; card ${cardMiB()}; ${JSON.stringify(mgr.states)}`);
+    if (ls.sleepPrepared) log(`  ${name}'s first sleep prepared: ${JSON.stringify(ls.sleepPrepared)}`);
+    if (ls.kind === 'cold' && ls.sleepPrepared?.applied) {
+      // Does pinning in the background slow the model that serves meanwhile? The same batch during it and after.
+      if (!decodedWhilePinning) {
+        decodedWhilePinning = true;
+        log(`  decode on ${name} right after its start (pinning under way): ${await decode(name)}`);
+        await new Promise((r) => setTimeout(r, PIN_WAIT_MS));
+        log(`  decode on ${name} ${PIN_WAIT_MS / 1000} s later (pinning done): ${await decode(name)}`);
+      } else {
+        // A model serves a while before the next switch; here it idles until its pinning is surely done.
+        await new Promise((r) => setTimeout(r, PIN_WAIT_MS));
+      }
+    }
   }
   const target = order[0];
   await mgr.use(target);
-  const t = performance.now();
-  const rs = await Promise.all(Array.from({ length: 64 }, (_, i) => mgr.generateDetailed(`Request ${i}: describe a job posting for a data engineer.`, { model: target, maxTokens: 256, temperature: 0, ignoreEos: true })));
-  const sec = (performance.now() - t) / 1000;
-  const tokens = rs.reduce((a, r) => a + r.outputTokens, 0);
-  log(`decode on ${target} (fastStart ${fastStart}): 64 requests × 256 tokens in ${sec.toFixed(2)} s = **${(tokens / sec).toFixed(0)} output tok/s**`);
+  log(`decode on ${target} (fastStart ${fastStart}): ${await decode(target)}`);
   log(`card after decode ${cardMiB()}`);
   log(`states at the end: ${JSON.stringify(mgr.states)}; switches ${mgr.switches}`);
   const tc = performance.now();

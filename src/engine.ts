@@ -14,7 +14,7 @@ import { resolvePython, type PythonInfo } from './native/python.js';
 import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
 import { samplingPayload } from './sampling.js';
-import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings, TokenLogprob } from './types.js';
+import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 
 interface Pending {
   kind: 'request' | 'call';
@@ -260,6 +260,16 @@ export class Engine implements AsyncDisposable, TextGenerator {
    */
   memory(): Promise<MemoryInfo> {
     return this.call<MemoryInfo>('memory');
+  }
+
+  /**
+   * Pins, in the background, the CPU memory that the first `sleep(1)` copies the weights into, so that it takes as
+   * long as later ones (a first sleep otherwise pins fresh memory at about 2 GB/s; later ones reuse it). Resolves
+   * as soon as the pinning has started; a sleep waits for it to finish. The memory stays pinned until `close()`, as
+   * it does after a first sleep. `applied: false` with the reason where it cannot apply (no sleep mode).
+   */
+  prepareSleep(): Promise<SleepPreparation> {
+    return this.call<SleepPreparation>('prepare_sleep');
   }
 
   /** Restores an engine put to sleep. */

@@ -12,7 +12,7 @@ export {
   type EngineOptionsInput,
   type SamplingOptions,
 } from './options.js';
-export type { ChatMessage, ChatTool, EffectiveConfig, GenerationChoice, GenerationResult, MemoryInfo, RequestTimings, TokenLogprob } from './types.js';
+export type { ChatMessage, ChatTool, EffectiveConfig, GenerationChoice, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type ExtractOutcome, type ChatBackend } from './extract.js';
 export type { TextGenerator, ChatCallOptions } from './generator.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';

@@ -25,7 +25,7 @@ import { VllmError } from './errors.js';
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import type { EngineOptionsInput, SamplingOptions } from './options.js';
-import type { ChatMessage, GenerationResult } from './types.js';
+import type { ChatMessage, GenerationResult, SleepPreparation } from './types.js';
 import { warmEngine, type WarmRecord } from './warmup.js';
 
 export interface ModelManagerOptions extends Partial<EngineOptionsInput> {
@@ -35,6 +35,11 @@ export interface ModelManagerOptions extends Partial<EngineOptionsInput> {
   default?: string;
   /** CPU memory that sleeping models' weights may take, in GiB; beyond it the least recently used are closed. Default: half of RAM. */
   sleepBudgetGiB?: number;
+  /**
+   * After each start, pin the CPU memory of the model's first sleep in the background (`Engine.prepareSleep`), so
+   * that switching away from it is as fast the first time as later (within `sleepBudgetGiB`). Default: true.
+   */
+  prepareSleep?: boolean;
 }
 
 /** Per-call choice of model. */
@@ -55,6 +60,8 @@ export interface SwitchTiming {
   left: 'slept' | 'closed' | 'none';
   leaveSeconds: number;
   enterSeconds: number;
+  /** After a cold switch where sleep mode exists: the CPU memory pinned for the new model's first sleep. */
+  sleepPrepared?: SleepPreparation;
 }
 
 interface Entry {
@@ -77,6 +84,7 @@ export class ModelManager implements TextGenerator {
   readonly #entries: Map<string, Entry>;
   readonly #createOptions: ResolveOptions;
   readonly #sleepBudget: number;
+  readonly #prepareSleep: boolean;
   #current: string | undefined;
   #inflight = 0;
   #queue: Waiter[] = [];
@@ -86,15 +94,16 @@ export class ModelManager implements TextGenerator {
   #tick = 0;
   #lastSwitch: SwitchTiming | undefined;
 
-  private constructor(entries: Map<string, Entry>, createOptions: ResolveOptions, sleepBudget: number) {
+  private constructor(entries: Map<string, Entry>, createOptions: ResolveOptions, sleepBudget: number, prepareSleep: boolean) {
     this.#entries = entries;
     this.#createOptions = createOptions;
     this.#sleepBudget = sleepBudget;
+    this.#prepareSleep = prepareSleep;
   }
 
   /** Validates the catalog and loads the default model; resolves when it serves. */
   static async create(options: ModelManagerOptions = {}, createOptions: Omit<CreateOptions, 'signal'> = {}): Promise<ModelManager> {
-    const { models, default: def, sleepBudgetGiB, ...shared } = options;
+    const { models, default: def, sleepBudgetGiB, prepareSleep = true, ...shared } = options;
     const catalog = resolveModelCatalog({ models, default: def }, createOptions);
     const entries = new Map<string, Entry>();
     for (const [name, entry] of Object.entries(catalog.models)) {
@@ -103,7 +112,10 @@ export class ModelManager implements TextGenerator {
     if (sleepBudgetGiB !== undefined && !(sleepBudgetGiB >= 0)) {
       throw new VllmError('INVALID_OPTIONS', `Invalid option "sleepBudgetGiB": expected a number >= 0, received ${String(sleepBudgetGiB)}`, { option: 'sleepBudgetGiB' });
     }
-    const manager = new ModelManager(entries, createOptions, (sleepBudgetGiB ?? totalmem() / 2 ** 31) * 2 ** 30);
+    if (typeof prepareSleep !== 'boolean') {
+      throw new VllmError('INVALID_OPTIONS', `Invalid option "prepareSleep": expected a boolean, received ${String(prepareSleep)}`, { option: 'prepareSleep' });
+    }
+    const manager = new ModelManager(entries, createOptions, (sleepBudgetGiB ?? totalmem() / 2 ** 31) * 2 ** 30, prepareSleep);
     await manager.use(catalog.default);
     return manager;
   }
@@ -311,6 +323,7 @@ export class ModelManager implements TextGenerator {
     const t1 = performance.now();
     const kind = entry.state === 'asleep' ? 'warm' : 'cold';
     this.#current = entry.name;
+    let sleepPrepared: SleepPreparation | undefined;
     if (entry.state === 'asleep' && entry.engine) {
       await entry.engine.wakeUp();
       entry.state = 'awake';
@@ -323,10 +336,11 @@ export class ModelManager implements TextGenerator {
         throw err;
       }
       entry.state = 'awake';
+      sleepPrepared = await this.#prepare(entry.engine);
     }
     this.#switches++;
     const s = (ms: number) => Math.round(ms) / 1000;
-    this.#lastSwitch = { from: leaving?.name, to: entry.name, kind, left, leaveSeconds: s(t1 - t0), enterSeconds: s(performance.now() - t1) };
+    this.#lastSwitch = { from: leaving?.name, to: entry.name, kind, left, leaveSeconds: s(t1 - t0), enterSeconds: s(performance.now() - t1), ...(sleepPrepared ? { sleepPrepared } : {}) };
     if (this.#closed) throw new VllmError('ENGINE_CLOSED', 'the model manager was closed');
   }
 
@@ -343,6 +357,20 @@ export class ModelManager implements TextGenerator {
     entry.state = 'unloaded';
     await engine.close();
     return 'closed';
+  }
+
+  /** Pins the new model's first-sleep memory in the background when it would fit the sleep budget next to the sleepers. */
+  async #prepare(engine: Engine): Promise<SleepPreparation | undefined> {
+    if (!this.#prepareSleep || engine.info.requested.enable_sleep_mode !== true) return undefined;
+    const held = [...this.#entries.values()].reduce((n, e) => n + (e.state === 'asleep' ? e.sleepingBytes : 0), 0);
+    if (held + weightBytes(engine) > this.#sleepBudget) {
+      return { applied: false, reason: 'its weights and the sleeping models\' would pass sleepBudgetGiB' };
+    }
+    try {
+      return await engine.prepareSleep();
+    } catch (err) {
+      return { applied: false, reason: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   async #enforceSleepBudget(): Promise<void> {

@@ -78,6 +78,17 @@ export interface MemoryInfo {
   perCard?: Record<string, number | null>[];
 }
 
+/** What `Engine.prepareSleep()` started: CPU memory pinned in the background for the engine's first sleep. */
+export interface SleepPreparation {
+  applied: boolean;
+  /** Weights the sleep copies to CPU memory, bytes (all cards). */
+  bytes?: number;
+  /** CPU memory pinned for them, bytes (torch's pinned-memory cache rounds each buffer up to a power of two). */
+  pinnedBytes?: number;
+  /** Why nothing is pinned (no sleep mode, another worker extension, a vLLM that backs its sleep up otherwise). */
+  reason?: string;
+}
+
 export interface EffectiveConfig {
   vllmVersion: string;
   device: { platform: string; name?: string; capability?: string | null };

@@ -69,6 +69,7 @@ class Engine:
         self.ready_events: list[dict[str, Any]] = []
         self.pending: dict[str, dict[str, Any]] = {}
         self.dead: BaseException | None = None
+        self.sleep_prepared = False  # calls.prepare_sleep started pinning the first sleep's CPU memory
         self._holds_fork_server = False
         self._stop = threading.Event()
         options = json.loads(options_json)

@@ -5,6 +5,8 @@ import importlib.util
 import os
 from typing import Any
 
+from . import memory
+
 
 class CallError(Exception):
     def __init__(self, code: str, message: str):
@@ -50,8 +52,17 @@ def _sleep(engine: Any, level: int = 1) -> bool:
     memory and drops the KV cache; wake_up restores them."""
     if engine.pending:
         raise CallError("ENGINE_BUSY", "cannot sleep with requests in flight")
+    if engine.sleep_prepared:
+        memory.sleep_ready(engine.llm)
     engine.llm.sleep(level=level)
     return True
+
+
+def _prepare_sleep(engine: Any) -> dict[str, Any]:
+    """Pins the CPU memory of the first sleep in the background (memory.prepare_sleep)."""
+    result = memory.prepare_sleep(engine.llm)
+    engine.sleep_prepared = engine.sleep_prepared or result["applied"]
+    return result
 
 
 def _wake_up(engine: Any) -> bool:
@@ -64,4 +75,5 @@ _METHODS = {
     "sleep": _sleep,
     "memory": lambda engine: engine.memory(),
     "wake_up": _wake_up,
+    "prepare_sleep": _prepare_sleep,
 }

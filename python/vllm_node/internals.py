@@ -244,3 +244,24 @@ def load_cpu_compile_cache() -> bool:
 def core_processes(engine: Any) -> list[Any]:
     manager = getattr(getattr(_core(engine), "resources", None), "engine_manager", None)
     return list(getattr(manager, "processes", None) or [])
+
+
+def sleep_backup_sizes() -> tuple[list[int] | None, str]:
+    """In a GPU worker of an engine with sleep mode: the sizes, in bytes, of the allocations that vLLM's level-1
+    sleep copies to CPU memory, and '' (or None and why not). vLLM 0.26-0.28's `CuMemAllocator.sleep` gives each
+    allocation tagged "weights" in `pointer_to_data` a new `torch.empty(size, pin_memory=PIN_MEMORY)` CPU tensor
+    (sleep_buffers.py says why that matters)."""
+    source = _module_source("vllm.device_allocator.cumem") or ""
+    if "pointer_to_data" not in source or "pin_memory=PIN_MEMORY" not in source:
+        return None, "vLLM's CuMemAllocator no longer backs its sleep up in pinned torch tensors per allocation"
+    try:
+        from vllm.device_allocator import cumem
+    except ImportError as exc:
+        return None, f"vLLM's CuMemAllocator cannot be imported ({exc})"
+    if not getattr(cumem, "PIN_MEMORY", False):
+        return None, "vLLM does not pin CPU memory on this system, so its sleep copies into pageable memory"
+    allocator = getattr(cumem.CuMemAllocator, "instance", None)
+    records = getattr(allocator, "pointer_to_data", None)
+    if not isinstance(records, dict):
+        return None, "vLLM's CuMemAllocator has not been created in this worker (no sleep mode)"
+    return [d.handle[1] for d in records.values() if d.tag == "weights" and not getattr(d, "is_asleep", False)], ""

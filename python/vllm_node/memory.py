@@ -316,6 +316,26 @@ def hold_cap(llm: Any, p: Plan) -> list[dict[str, Any]]:
     return llm.collective_rpc("vllm_node_hold_cap", args=(p.cap_bytes, p.baseline_bytes))
 
 
+def prepare_sleep(llm: Any) -> dict[str, Any]:
+    """Starts pinning, in every GPU worker, the CPU memory that the engine's first sleep copies its weights into
+    (sleep_buffers.py); returns at once with what is being pinned, or why nothing is."""
+    config = llm.llm_engine.vllm_config
+    if not getattr(config.model_config, "enable_sleep_mode", False):
+        return {"applied": False, "reason": "the engine was started without sleep mode"}
+    if config.parallel_config.worker_extension_cls != "vllm_node.memory.WorkerMemory":
+        return {"applied": False, "reason": "engineArgs.worker_extension_cls replaces vllm-node's worker extension"}
+    workers = llm.collective_rpc("vllm_node_prepare_sleep")
+    failed = next((w for w in workers if not w.get("applied")), None)
+    if failed is not None:
+        return {"applied": False, "reason": failed.get("reason", "")}
+    return {"applied": True, "bytes": sum(w["bytes"] for w in workers), "pinnedBytes": sum(w["pinnedBytes"] for w in workers)}
+
+
+def sleep_ready(llm: Any) -> None:
+    """Waits for a preparation started by prepare_sleep to finish in every worker (before a sleep)."""
+    llm.collective_rpc("vllm_node_sleep_ready")
+
+
 def summary(llm: Any, p: Plan, workers: list[dict[str, Any]] | None) -> dict[str, Any]:
     cache = llm.llm_engine.vllm_config.cache_config
     tokens = (cache.num_gpu_blocks or 0) * cache.block_size
@@ -402,6 +422,16 @@ class WorkerMemory:
             "kvCache": getattr(self, "available_kv_cache_memory_bytes", None),
             "weights": getattr(getattr(self, "model_runner", None), "model_memory_usage", None),
         }
+
+    def vllm_node_prepare_sleep(self) -> dict[str, Any]:
+        from . import sleep_buffers
+
+        return sleep_buffers.start()
+
+    def vllm_node_sleep_ready(self) -> dict[str, Any]:
+        from . import sleep_buffers
+
+        return sleep_buffers.wait()
 
     def vllm_node_memory(self) -> dict[str, Any]:
         import torch

@@ -48,6 +48,9 @@ describe('ModelManager (CPU engine, two real models)', () => {
     expect(models.lastSwitch).toMatchObject({ from: 'tiny', to: 'demo', kind: 'cold', left: 'closed' });
     expect(models.lastSwitch!.leaveSeconds).toBeGreaterThanOrEqual(0);
     expect(models.lastSwitch!.enterSeconds).toBeGreaterThan(0);
+    // Nothing to pin for a first sleep without sleep mode; asked directly, the engine says why.
+    expect(models.lastSwitch!.sleepPrepared).toBeUndefined();
+    expect(await models.engineOf('demo')!.prepareSleep()).toMatchObject({ applied: false, reason: expect.stringContaining('without sleep mode') });
     reference.demo = [];
     for (const p of prompts) reference.demo.push(await models.generate(p, { ...greedy, model: 'demo' }));
     expect(models.switches).toBe(2);

@@ -32,6 +32,9 @@ describe.skipIf(!HAS_GPU)('ModelManager on the GPU', () => {
       await models.use('8b');
       expect(models.states).toEqual({ '4b': 'asleep', '8b': 'awake' });
       expect(models.lastSwitch).toMatchObject({ from: '4b', to: '8b', kind: 'cold', left: 'slept' });
+      // The 8B's first sleep gets CPU memory pinned in the background after its start (prepareSleep).
+      expect(models.lastSwitch!.sleepPrepared).toMatchObject({ applied: true });
+      expect(models.lastSwitch!.sleepPrepared!.pinnedBytes).toBeGreaterThanOrEqual(models.lastSwitch!.sleepPrepared!.bytes!);
       // The 8B got the cap it asked for: the 4B's weights and KV cache left the card.
       expect(card().usedMiB - baseline).toBeLessThanOrEqual(cap + SLEEPER_MIB);
       expect((await models.generate('x', { model: '8b', maxTokens: 4, ignoreEos: true })).length).toBeGreaterThan(0);

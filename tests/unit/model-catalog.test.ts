@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { resolveEngineOptions } from '../../src/index.js';
+import { ModelManager, resolveEngineOptions } from '../../src/index.js';
 import { resolveModelCatalog } from '../../src/config.js';
 import { thrown } from '../helpers/errors.js';
 
@@ -51,5 +51,12 @@ describe('model catalog', () => {
     const bad = thrown(() => resolveModelCatalog({}, { configFile: yamlFile('inference:\n  models:\n    a:\n      max_modl_len: 5\n'), env: {} }));
     expect(bad.code).toBe('CONFIG_FILE_INVALID');
     expect(bad.message).toContain('"inference.models.a.max_modl_len"; did you mean "inference.models.a.max_model_len"');
+  });
+  it('rejects manager options of the wrong type before loading anything', async () => {
+    const models = { a: { model: '/models/a' } };
+    for (const [option, value] of [['sleepBudgetGiB', -1], ['prepareSleep', 'yes']] as const) {
+      const err = await ModelManager.create({ models, [option]: value } as never, { configFile: false, env: {} }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'INVALID_OPTIONS', option });
+    }
   });
 });
