@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ModelManager } from '../../src/index.js';
-import { GPU_MODELS, gpuMemory, HAS_GPU } from '../helpers/gpu.js';
+import { FIRST_CARD, GPU_MODELS, gpuMemory, HAS_GPU } from '../helpers/gpu.js';
 
 // A sleeping engine keeps its CUDA context and graph pool: 2.3 GiB for the 4B shape on an H100 (docs/benchmarks.md).
 const SLEEPER_MIB = 3 * 1024;
 
 describe.skipIf(!HAS_GPU)('ModelManager on the GPU', () => {
   it('switches 4B → 8B → 4B: the model left sleeps and returns its GPU memory; the switch back is a wake-up', async () => {
-    const card = () => gpuMemory()[0]!;
+    const card = () => gpuMemory()[FIRST_CARD]!;
     const baseline = card().usedMiB;
     const cap = 0.9 * card().totalMiB;
     const models = await ModelManager.create(

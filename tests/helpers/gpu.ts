@@ -22,6 +22,10 @@ export function gpuMemory(): GpuMemory[] {
 }
 
 export const HAS_GPU = gpuMemory().length > 0;
+
+/** nvidia-smi's index of the card an engine of this process uses first: CUDA_VISIBLE_DEVICES' first entry (nvidia-smi
+ * itself ignores that variable and lists every card). */
+export const FIRST_CARD = Number.parseInt((process.env.CUDA_VISIBLE_DEVICES ?? '0').split(',')[0] ?? '0', 10) || 0;
 export const GPU_MODELS = process.env.VLLM_NODE_GPU_MODELS ?? '/tmp/models';
 
 /** GPU memory per process (nvidia-smi --query-compute-apps), MiB. */
