@@ -24,13 +24,13 @@ chain1() {
   VLLM_NODE_OUT_DIR=$base/c1 bash scripts/gpu-host/switch.sh "$dir" warmup:models=qwen3-8b
   echo "$(date +%T) tests/gpu/model-manager.test.ts" >> "$base/c1/switch.log"
   VITEST_FILES=tests/gpu/model-manager.test.ts VLLM_NODE_GPU_MODELS=$dir bash scripts/gpu-host/run.sh test > "$base/c1/gpu-test.log" 2>&1
-  echo "$(date +%T) gpu test rc=$?" >> "$base/c1/switch.log"
+  rc=$?; echo "$(date +%T) gpu test rc=$rc" >> "$base/c1/switch.log"
   [[ ${WINDOW_COMPARE:-0} == 1 ]] || return 0
   echo "$(date +%T) gpu.mjs" >> "$base/c1/switch.log"
   OUT=$base/c1 BENCH_GPU=1 node bench/gpu.mjs "$dir/qwen3-4b" 256 128 skip-http > "$base/c1/gpu.log" 2>&1
-  echo "$(date +%T) asyncllm.py rc=$?" >> "$base/c1/switch.log"
+  rc=$?; echo "$(date +%T) gpu.mjs rc=$rc; asyncllm.py" >> "$base/c1/switch.log"
   PYTHONUNBUFFERED=1 "$VLLM_NODE_PYTHON" bench/asyncllm.py "$dir/qwen3-4b" 256 128 > "$base/c1/asyncllm.log" 2>&1
-  echo "$(date +%T) chain 1 done rc=$?" >> "$base/c1/switch.log"
+  rc=$?; echo "$(date +%T) chain 1 done rc=$rc" >> "$base/c1/switch.log"
 }
 if [[ $gpus -ge 2 ]]; then
   chain1 1 & chain0; wait

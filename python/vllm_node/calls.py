@@ -60,9 +60,12 @@ def _sleep(engine: Any, level: int = 1) -> bool:
 
 def _prepare_sleep(engine: Any) -> dict[str, Any]:
     """Pins the CPU memory of the first sleep in the background (memory.prepare_sleep)."""
-    result = memory.prepare_sleep(engine.llm)
-    engine.sleep_prepared = engine.sleep_prepared or result["applied"]
-    return result
+    why = memory.why_no_sleep_preparation(engine.llm)
+    if why is not None:
+        return {"applied": False, "reason": why}
+    # Set first: a worker may have started pinning even where another one fails, and a sleep must wait for it.
+    engine.sleep_prepared = True
+    return memory.prepare_sleep(engine.llm)
 
 
 def _wake_up(engine: Any) -> bool:

