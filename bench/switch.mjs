@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ModelManager } from 'vllm-node';
 
@@ -75,7 +76,7 @@ if (phase === 'warmup') {
   };
   if (mgr.lastSwitch?.sleepPrepared) {
     log(`  ${order[0]}'s first sleep prepared: ${JSON.stringify(mgr.lastSwitch.sleepPrepared)}`);
-    if (mgr.lastSwitch.sleepPrepared.applied) await new Promise((r) => setTimeout(r, PIN_WAIT_MS));
+    if (mgr.lastSwitch.sleepPrepared.applied) await sleep(PIN_WAIT_MS);
   }
   const seen = new Set([order[0]]);
   for (const name of order.slice(1)) {
@@ -95,11 +96,11 @@ if (phase === 'warmup') {
       if (!decodedWhilePinning) {
         decodedWhilePinning = true;
         log(`  decode on ${name} right after its start (pinning under way): ${await decode(name)}`);
-        await new Promise((r) => setTimeout(r, PIN_WAIT_MS));
+        await sleep(PIN_WAIT_MS);
         log(`  decode on ${name} ${PIN_WAIT_MS / 1000} s later (pinning done): ${await decode(name)}`);
       } else {
         // A model serves a while before the next switch; here it idles until its pinning is surely done.
-        await new Promise((r) => setTimeout(r, PIN_WAIT_MS));
+        await sleep(PIN_WAIT_MS);
       }
     }
   }

@@ -369,8 +369,7 @@ export class ModelManager implements TextGenerator {
    */
   async #prepare(engine: Engine): Promise<SleepPreparation | undefined> {
     if (!this.#prepareSleep || this.#entries.size < 2 || engine.info.requested.enable_sleep_mode !== true) return undefined;
-    const held = [...this.#entries.values()].reduce((n, e) => n + (e.state === 'asleep' ? e.sleepingBytes : 0), 0);
-    if (held + weightBytes(engine) > this.#sleepBudget) {
+    if (this.#asleep().reduce((n, e) => n + e.sleepingBytes, 0) + weightBytes(engine) > this.#sleepBudget) {
       return { applied: false, reason: 'its weights and the sleeping models\' would pass sleepBudgetGiB' };
     }
     try {
@@ -380,8 +379,12 @@ export class ModelManager implements TextGenerator {
     }
   }
 
+  #asleep(): Entry[] {
+    return [...this.#entries.values()].filter((e) => e.state === 'asleep');
+  }
+
   async #enforceSleepBudget(): Promise<void> {
-    const sleeping = [...this.#entries.values()].filter((e) => e.state === 'asleep').sort((a, b) => a.lastUsed - b.lastUsed);
+    const sleeping = this.#asleep().sort((a, b) => a.lastUsed - b.lastUsed);
     let held = sleeping.reduce((n, e) => n + e.sleepingBytes, 0);
     for (const e of sleeping) {
       if (held <= this.#sleepBudget) break;

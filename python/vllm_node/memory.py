@@ -437,10 +437,10 @@ class WorkerMemory:
 
         return sleep_buffers.start()
 
-    def vllm_node_sleep_ready(self) -> dict[str, Any]:
+    def vllm_node_sleep_ready(self) -> None:
         from . import sleep_buffers
 
-        return sleep_buffers.wait()
+        sleep_buffers.wait()
 
     def vllm_node_memory(self) -> dict[str, Any]:
         import torch

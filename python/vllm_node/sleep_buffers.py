@@ -10,7 +10,6 @@ as fast as later ones. The memory stays pinned until the engine closes, as it do
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from . import internals
@@ -31,7 +30,7 @@ def start() -> dict[str, Any]:
     sizes, why = internals.sleep_backup_sizes()
     if sizes is None:
         return {"applied": False, "reason": why}
-    _result.update(applied=True, bytes=sum(sizes), pinnedBytes=sum(_pinned(s) for s in sizes), buffers=len(sizes))
+    _result.update(applied=True, bytes=sum(sizes), pinnedBytes=sum(_pinned(s) for s in sizes))
     _thread = threading.Thread(target=_pin, args=(sizes,), name="vllm-node-sleep-buffers", daemon=True)
     _thread.start()
     return dict(_result)
@@ -40,17 +39,14 @@ def start() -> dict[str, Any]:
 def _pin(sizes: list[int]) -> None:
     import torch
 
-    t0 = time.perf_counter()
     try:
         # All at once, so that each size gets its own block; freed together into torch's pinned-memory cache.
         held = [torch.empty(size, dtype=torch.uint8, pin_memory=True) for size in sizes]
         del held
     except Exception as exc:  # noqa: BLE001 - out of pinnable memory: the sleep pins what it needs itself
         _result.update(applied=False, reason=f"pinning failed: {exc}")
-    _result["seconds"] = round(time.perf_counter() - t0, 3)
 
 
-def wait() -> dict[str, Any]:
+def wait() -> None:
     if _thread is not None:
         _thread.join()
-    return dict(_result)
