@@ -6,6 +6,8 @@ export const ERROR_CODES = [
   'PYTHON_INIT_FAILED',
   'ADDON_NOT_FOUND',
   'UNSUPPORTED_SETTING',
+  'UNSUPPORTED_OPERATION',
+  'VLLM_VERSION_UNSUPPORTED',
   'INSUFFICIENT_GPU_MEMORY',
   'UNKNOWN_MODEL',
   'MODEL_NOT_FOUND',
@@ -21,6 +23,7 @@ export const ERROR_CODES = [
   'REMOTE_ERROR',
   'PYTHON_ERROR',
   'CALL_FAILED',
+  'REPLAY_MISS',
 ] as const;
 
 export type VllmErrorCode = (typeof ERROR_CODES)[number];

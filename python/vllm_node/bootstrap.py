@@ -94,5 +94,14 @@ def prepare(python_executable: str | None = None, log_level: str | None = None) 
     # Python code in this process never owns the host's stdout either (a stray print() in vLLM or a library);
     # spawned children point their descriptor 1 at 2 (child_main).
     sys.stdout = sys.stderr
-    logging.getLogger("vllm.envs").addFilter(_OwnEnvFilter())
+    # vLLM <= 0.28 warns from vllm.envs, 0.32+ from vllm.platforms.interface.
+    for name in ("vllm.envs", "vllm.platforms.interface"):
+        logging.getLogger(name).addFilter(_OwnEnvFilter())
     _done = True
+
+
+def quiet_stat_lines() -> None:
+    """Per-request timings need vLLM's stats (log_stats), but its periodic throughput lines would land in the host's
+    stderr every 10 s. vLLM adds that line logger only when this logger is enabled for INFO at engine construction
+    (vllm.v1.metrics.loggers): raised to WARNING before LLM(), the stats stay and the lines never start."""
+    logging.getLogger("vllm.v1.metrics.loggers").setLevel(logging.WARNING)

@@ -47,6 +47,8 @@ def _classify_start_error(exc: BaseException) -> str:
 
     if isinstance(exc, config.UnsupportedSetting) or getattr(exc, "code", None) == "UNSUPPORTED_SETTING":
         return "UNSUPPORTED_SETTING"
+    if isinstance(exc, config.UnsupportedVllm):
+        return "VLLM_VERSION_UNSUPPORTED"
     text = str(exc)
     if getattr(exc, "code", None) == "INSUFFICIENT_GPU_MEMORY" or any(
         s in text for s in ("available KV cache memory", "No available memory for the cache blocks",
@@ -120,6 +122,7 @@ class Engine:
         env = getattr(self.memory_plan, "env", None) or {}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # vLLM's processes are started inside LLM() and inherit it
+        bootstrap.quiet_stat_lines()
         internals.fork_server_on = bool(getattr(self.memory_plan, "fork", False))  # held since __init__ when so
         try:
             self.llm = LLM(**kwargs)
@@ -132,9 +135,6 @@ class Engine:
                     os.environ[k] = v
         self.engine = self.llm.llm_engine
         self.internal_notes = internals.check(self.llm)
-        # Per-request timings need log_stats, but vLLM's periodic throughput log lines would land in the
-        # host's stderr every 10 s: keep the stats, drop the loggers.
-        internals.drop_stat_loggers(self.engine)
 
     def _hold_memory_cap(self, kwargs: dict[str, Any], notes: list[dict[str, Any]]) -> dict[str, Any]:
         """On CUDA: release the allocator's cache, measure the footprint per card and bound the allocator under
@@ -296,19 +296,9 @@ class Engine:
             self.pending.clear()
         from . import internals
 
-        core = self.engine.engine_core
         procs = internals.core_processes(self.engine)
-        try:
-            # vLLM's default grace is 5 s; a loaded machine can need longer to stop the EngineCore and its worker
-            # cleanly, and past the grace vLLM SIGKILLs the EngineCore.
-            core.shutdown(timeout=SHUTDOWN_GRACE_S)
-        except TypeError:  # a client without the timeout argument
-            try:
-                core.shutdown()
-            except Exception:  # noqa: BLE001
-                pass
-        except Exception:  # noqa: BLE001
-            pass
+        # Past the grace vLLM SIGKILLs the EngineCore; a loaded machine can need longer than its default 5 s.
+        internals.shutdown_core(self.engine, SHUTDOWN_GRACE_S)
         # vLLM's force-kill path sends SIGKILL without waiting for the process: reap it here, or every closed
         # engine leaves a zombie EngineCore entry in the host process (this process is its parent).
         for proc in procs:

@@ -9,27 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-
-class UnsupportedSetting(ValueError):
-    """A requested setting that this platform or vLLM version cannot honour."""
-
-    def __init__(self, option: str, message: str):
-        super().__init__(message)
-        self.option = option
-
-
-def model_config_json(model: str) -> dict[str, Any] | None:
-    """The model folder's config.json (None when `model` is no folder with a readable one): the one place that reads
-    it for vllm-node's own decisions (experts or not, quantized already or not)."""
-    import json
-    import os
-
-    try:
-        with open(os.path.join(model, "config.json"), encoding="utf-8") as fh:
-            cfg = json.load(fh)
-    except (OSError, ValueError, TypeError):
-        return None
-    return cfg if isinstance(cfg, dict) else None
+from . import fast_start, memory, versions
+from .settings import WORKER_EXTENSION, UnsupportedSetting, model_config_json  # noqa: F401 - re-exported for bridge
 
 
 def engine_arg_names() -> set[str]:
@@ -44,7 +25,7 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
 
     kwargs = dict(options["engine_kwargs"])
     kwargs.update(options.get("extra_engine_args") or {})
-    notes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = [version_note()]
     names = engine_arg_names()
 
     if current_platform.is_cpu():
@@ -87,13 +68,9 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
         raise UnsupportedSetting(
             "engineArgs", f"vLLM {_vllm_version()} has no engine argument named {', '.join(unknown)}"
         )
-    from . import memory
-
     cap_plan, cap_notes = memory.plan(options, kwargs, cuda=current_platform.is_cuda())
     own_extension = "worker_extension_cls" in (options.get("extra_engine_args") or {})
-    from . import fast_start
-
-    worker_hooks = not own_extension and kwargs.get("worker_extension_cls") == "vllm_node.memory.WorkerMemory"
+    worker_hooks = not own_extension and kwargs.get("worker_extension_cls") == WORKER_EXTENSION
     cap_plan.fork, start_notes = fast_start.plan(options, kwargs, cap_plan.env, cuda=current_platform.is_cuda(),
                                                  worker_hooks=worker_hooks)
     cap_notes += start_notes
@@ -105,6 +82,21 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
                       "reason": "engineArgs.worker_extension_cls replaces vllm-node's, so the cap is not held while the "
                                 "model loads, nor measured or held after start"})
     return kwargs, notes + cap_notes, cap_plan
+
+
+class UnsupportedVllm(RuntimeError):
+    code = "VLLM_VERSION_UNSUPPORTED"
+
+
+def version_note() -> dict[str, Any]:
+    """The installed vLLM against the releases vllm-node admits (versions.py): a note, or UnsupportedVllm."""
+    found = versions.check()
+    if not found["admitted"] and not versions.allow_any():
+        raise UnsupportedVllm(found["message"])
+    return {"option": "vllmVersion", "applied": bool(found["admitted"]), "value": found["version"],
+            "reason": f"{found['distribution']} {found['version']} is admitted (tested releases: "
+                      f"{', '.join(found['admittedVersions'])})" if found["admitted"] else
+                      f"{found['message'].split(';')[0]}; running it because {versions.ALLOW_ANY_ENV}=1"}
 
 
 def _swap_space(swap: float, kwargs: dict[str, Any], names: set[str], cpu: bool) -> dict[str, Any]:

@@ -29,6 +29,30 @@ from typing import Any
 
 PRELOAD = ["vllm_node.fork_template"]
 
+# CPython's private names this module uses, all here (python/tests/test_fork_server.py fails loudly when a Python
+# release renames one): the module's fork-server singleton, its pid and its stop (Python's public stop waits for every
+# forked child), and the Popen factory of ForkServerProcess (the hook that starts a process from a context).
+CPYTHON_PRIVATE = ("multiprocessing.forkserver._forkserver", "ForkServer._forkserver_pid", "ForkServer._stop",
+                   "ForkServerProcess._Popen")
+
+
+def _server() -> Any:
+    from multiprocessing import forkserver
+
+    return forkserver._forkserver  # noqa: SLF001 - CPYTHON_PRIVATE
+
+
+def missing_cpython_names() -> list[str]:
+    """The CPYTHON_PRIVATE names this Python lacks (empty on the versions vllm-node runs on)."""
+    server = _server()
+    present = {
+        "multiprocessing.forkserver._forkserver": server is not None,
+        "ForkServer._forkserver_pid": hasattr(server, "_forkserver_pid"),
+        "ForkServer._stop": callable(getattr(server, "_stop", None)),
+        "ForkServerProcess._Popen": callable(getattr(mp_context.ForkServerProcess, "_Popen", None)),
+    }
+    return [name for name, ok in present.items() if not ok]
+
 _requests: "queue.Queue[tuple[str, threading.Event]]" = queue.Queue()
 _keeper: threading.Thread | None = None
 _lock = threading.Lock()
@@ -54,7 +78,7 @@ def _keep() -> None:
                 with _lock:
                     idle = _holders == 0  # an engine may have started since the stop was asked for
                 if idle:
-                    _stop(forkserver._forkserver)  # noqa: SLF001
+                    _stop(_server())
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             _error.append(exc)
         finally:
@@ -69,14 +93,14 @@ def _stop(server: Any) -> None:
     """Ends the fork server now. Python's own stop waits until every process forked from it has ended; the
     engines are closed by then, but nothing here may wait on a stuck child: SIGTERM first (a child still there
     follows by its parent-death signal)."""
-    pid = getattr(server, "_forkserver_pid", None)
+    pid = getattr(server, "_forkserver_pid", None)  # CPYTHON_PRIVATE
     if pid is None:
         return
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
-    server._stop()  # noqa: SLF001 - closes the "alive" pipe, reaps the process, removes its socket
+    server._stop()  # noqa: SLF001 - CPYTHON_PRIVATE: closes the "alive" pipe, reaps the process, removes its socket
 
 
 def _ask(action: str) -> None:
@@ -139,7 +163,7 @@ class EngineCoreProcess(mp_context.ForkServerProcess):
     @staticmethod
     def _Popen(process_obj: Any) -> Any:  # noqa: N802 - multiprocessing's name
         ensure_running()
-        return mp_context.ForkServerProcess._Popen(process_obj)
+        return mp_context.ForkServerProcess._Popen(process_obj)  # CPYTHON_PRIVATE
 
 
 class EngineCoreContext(mp_context.ForkServerContext):

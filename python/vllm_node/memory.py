@@ -31,13 +31,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import internals, versions
+from .settings import LOAD_LIMIT_ENV, WORKER_EXTENSION, UnsupportedSetting, model_config_json
+
 GiB = 1 << 30
 MiB = 1 << 20
 
 # While the model loads, each GPU worker's torch allocator is bounded at the cap minus this (the CUDA context and
-# libraries loaded by then: ~0.55 GiB measured on an H100), through LOAD_LIMIT_ENV (internals.bound_allocator_while_loading).
+# libraries loaded by then: ~0.55 GiB measured on an H100), through LOAD_LIMIT_ENV (worker.py).
 LOAD_OUTSIDE_RESERVE = 1 * GiB
-LOAD_LIMIT_ENV = "VLLM_NODE_LOAD_LIMIT_BYTES"
 # What vLLM's profiler leaves out on a CUDA card: a fixed part (CUDA context, workspaces) and a part that grows
 # with the batch (sampler buffers for max_num_seqs requests, activations of a max_num_batched_tokens chunk, which
 # its profiling under-counts). Measured on an H100 with 16,384-token chunks and 1,024 sequences: 3.9 GiB over
@@ -175,8 +177,6 @@ def _fits_message(cap: int, source: str, est: Estimate, overhead: int, where: st
 
 def _quantized_online(kwargs: dict[str, Any]) -> bool:
     """`quantization` asked for a checkpoint that is not quantized already: vLLM quantizes it while loading."""
-    from .config import model_config_json
-
     if not kwargs.get("quantization"):
         return False
     cfg = model_config_json(kwargs["model"])
@@ -222,8 +222,6 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
         raise InsufficientMemory(f"gpuMemoryGiB {gib} is more than the card has ({total / GiB:.1f} GiB)")
     online_quant = _quantized_online(kwargs)
     if offload_gib > 0 and online_quant:
-        from .config import UnsupportedSetting
-
         # Measured with vLLM 0.26 on an H100: online quantization builds the weights on the meta device, which the
         # offloader cannot copy ("Cannot copy out of meta tensor"), and on the V2 model runner the offload is ignored.
         raise UnsupportedSetting(
@@ -254,7 +252,7 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
     apply(p, kwargs)
     notes += _weight_offload_runner(p, offload_gib)
     notes += _bound_loading(p)
-    kwargs["worker_extension_cls"] = "vllm_node.memory.WorkerMemory"
+    kwargs["worker_extension_cls"] = WORKER_EXTENSION
     notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
                   "reason": f"a cap on the engine's whole footprint per card ({cap / GiB:.2f} GiB): vLLM sizes the KV cache "
                             f"with gpu_memory_utilization {kwargs['gpu_memory_utilization']} (the cap minus "
@@ -264,11 +262,10 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
 
 
 def _weight_offload_runner(p: Plan, offload_gib: float) -> list[dict[str, Any]]:
-    """Weight offload (`cpu_offload_gb`) needs a model runner that installs vLLM's offloader: where the installed
-    V2 runner does not, the engine starts on the V1 runner (VLLM_USE_V2_MODEL_RUNNER=0), and a note says so."""
-    from . import internals
-
-    if offload_gib <= 0 or not internals.v2_runner_skips_weight_offload():
+    """Weight offload (`cpu_offload_gb`) needs a model runner that installs vLLM's offloader: before the release that
+    fixed it (internals.V2_RUNNER_IGNORES_OFFLOAD) the engine starts on the V1 runner, and a note says so."""
+    issue, fixed_in = internals.V2_RUNNER_IGNORES_OFFLOAD
+    if offload_gib <= 0 or versions.at_least(fixed_in):
         return []
     import vllm
 
@@ -276,27 +273,19 @@ def _weight_offload_runner(p: Plan, offload_gib: float) -> list[dict[str, Any]]:
     if chosen is not None:
         return [{"option": "engineArgs.cpu_offload_gb", "applied": chosen.strip().lower() in ("0", "false"), "value": offload_gib,
                  "reason": f"VLLM_USE_V2_MODEL_RUNNER={chosen} is set in the environment and kept; vLLM "
-                           f"{vllm.__version__}'s V2 model runner ignores weight offload"}]
+                           f"{vllm.__version__}'s V2 model runner ignores weight offload ({issue})"}]
     p.env["VLLM_USE_V2_MODEL_RUNNER"] = "0"
     return [{"option": "engineArgs.cpu_offload_gb", "applied": True, "value": offload_gib,
              "reason": f"{offload_gib:g} GiB of weights in CPU memory, on vLLM's V1 model runner "
                        f"(VLLM_USE_V2_MODEL_RUNNER=0 for this engine): vLLM {vllm.__version__}'s V2 runner, its default for "
-                       "this model, ignores weight offload (vllm-project/vllm#51396)"}]
+                       f"this model, ignores weight offload ({issue}, fixed in {fixed_in})"}]
 
 
 def _bound_loading(p: Plan) -> list[dict[str, Any]]:
     """The cap holds while the model loads too: each GPU worker bounds its torch allocator at the cap minus
-    LOAD_OUTSIDE_RESERVE (the CUDA context and libraries) until the weights are loaded and processed."""
-    from . import internals
-
+    LOAD_OUTSIDE_RESERVE (the CUDA context and libraries) until the weights are loaded and processed (worker.py)."""
     if p.cap_bytes is None:
         return []
-    if not internals.has_gpu_worker_load_model():
-        import vllm
-
-        return [{"option": p.source, "applied": False, "value": round(p.cap_bytes / GiB, 2),
-                 "reason": f"vLLM {vllm.__version__}'s GPU worker has no load_model to bound: the cap is not enforced while "
-                           "the weights load (transients of weight processing may pass it)"}]
     limit = p.cap_bytes - LOAD_OUTSIDE_RESERVE
     if limit <= 0:
         return [{"option": p.source, "applied": False, "value": round(p.cap_bytes / GiB, 2),
@@ -324,14 +313,14 @@ def why_no_sleep_preparation(llm: Any) -> str | None:
     backend = getattr(config.model_config, "sleep_mode_backend", "cumem")
     if backend != "cumem":
         return f"the sleep-mode backend is {backend!r}, not vLLM's cumem allocator"
-    if config.parallel_config.worker_extension_cls != "vllm_node.memory.WorkerMemory":
+    if config.parallel_config.worker_extension_cls != WORKER_EXTENSION:
         return "engineArgs.worker_extension_cls replaces vllm-node's worker extension"
     return None
 
 
 def prepare_sleep(llm: Any) -> dict[str, Any]:
     """Starts pinning, in every GPU worker, the CPU memory that the engine's first sleep copies its weights into
-    (sleep_buffers.py); returns at once with what is being pinned, or why nothing is. Call only where
+    (worker.py); returns at once with what is being pinned, or why nothing is. Call only where
     why_no_sleep_preparation says nothing."""
     workers = llm.collective_rpc("vllm_node_prepare_sleep")
     failed = next((w for w in workers if not w.get("applied")), None)
@@ -387,69 +376,3 @@ def now(llm: Any, p: Plan) -> dict[str, Any]:
 def _in_mib(worker: dict[str, Any]) -> dict[str, Any]:
     """A worker's byte figures in MiB (its pid as is)."""
     return {k: (round(v / MiB) if isinstance(v, int) and k != "pid" else v) for k, v in worker.items()}
-
-
-# This module is imported in every GPU worker (vLLM resolves `worker_extension_cls` before it loads the model);
-# a worker of a capped engine inherits LOAD_LIMIT_ENV from plan() and bounds its model load.
-if os.environ.get(LOAD_LIMIT_ENV):
-    from . import internals as _internals
-
-    _internals.bound_allocator_while_loading(int(os.environ[LOAD_LIMIT_ENV]))
-from . import fast_start as _fast_start  # noqa: E402 - its worker-side settings, for the same reason
-
-_fast_start.in_worker()
-
-
-class WorkerMemory:
-    """vLLM worker extension (engine argument `worker_extension_cls`, vLLM's public hook for methods that
-    `collective_rpc` can call by name in every worker)."""
-
-    def vllm_node_hold_cap(self, cap_bytes: int, baselines: list[int]) -> dict[str, Any]:
-        import gc
-
-        import torch
-
-        gc.collect()
-        torch.cuda.empty_cache()
-        free, total = torch.cuda.mem_get_info()
-        rank = getattr(self, "local_rank", 0) or 0
-        baseline = baselines[rank] if rank < len(baselines) else 0
-        footprint = total - free - baseline
-        reserved = torch.cuda.memory_reserved()
-        outside = footprint - reserved  # CUDA context, library workspaces, loaded kernels
-        limit = cap_bytes - outside
-        capped = limit > reserved
-        if capped:
-            torch.cuda.set_per_process_memory_fraction(min(1.0, limit / total))
-        return {
-            "pid": os.getpid(),
-            "footprint": int(footprint),
-            "torchReserved": int(reserved),
-            "torchAllocated": int(torch.cuda.memory_allocated()),
-            "outsideAllocator": int(outside),
-            "allocatorLimit": int(limit) if capped else None,
-            "kvCache": getattr(self, "available_kv_cache_memory_bytes", None),
-            "weights": getattr(getattr(self, "model_runner", None), "model_memory_usage", None),
-        }
-
-    def vllm_node_prepare_sleep(self) -> dict[str, Any]:
-        from . import sleep_buffers
-
-        return sleep_buffers.start()
-
-    def vllm_node_sleep_ready(self) -> None:
-        from . import sleep_buffers
-
-        sleep_buffers.wait()
-
-    def vllm_node_memory(self) -> dict[str, Any]:
-        import torch
-
-        free, total = torch.cuda.mem_get_info()
-        return {
-            "pid": os.getpid(),
-            "deviceUsed": int(total - free),
-            "torchReserved": int(torch.cuda.memory_reserved()),
-            "torchAllocated": int(torch.cuda.memory_allocated()),
-            "torchMaxReserved": int(torch.cuda.max_memory_reserved()),
-        }

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 _SET_HERE = {"structured_outputs", "output_kind", "skip_clone", "output_text_buffer_length", "extra_args"}
+# Payload key -> StructuredOutputsParams field.
+_CONSTRAINTS = {"json_schema": "json", "regex": "regex", "choice": "choice", "grammar": "grammar"}
 
 
 def sampling_params(params: dict[str, Any], stream: bool):
@@ -16,30 +18,53 @@ def sampling_params(params: dict[str, Any], stream: bool):
               if k in SamplingParams.__struct_fields__ and not k.startswith("_") and k not in _SET_HERE and v is not None}
     if "logit_bias" in kwargs:  # JSON object keys are strings; vLLM wants token ids
         kwargs["logit_bias"] = {int(t): float(b) for t, b in kwargs["logit_bias"].items()}
-    schema = params.get("json_schema")
-    if schema is not None:
+    # At most one constraint (checked in src/sampling.ts); vLLM validates it when the request is added, so a regex or
+    # grammar it cannot compile fails that request alone.
+    constraint = {so: params[key] for key, so in _CONSTRAINTS.items() if params.get(key) is not None}
+    if constraint:
         from vllm.sampling_params import StructuredOutputsParams
 
         # Compact JSON: no free whitespace for the model to wander in (fewer tokens, no runaway output).
-        kwargs["structured_outputs"] = StructuredOutputsParams(json=schema, disable_any_whitespace=True)
+        kwargs["structured_outputs"] = StructuredOutputsParams(**constraint, disable_any_whitespace=True)
     kwargs["output_kind"] = RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY
     return SamplingParams(**kwargs)
 
 
 def engine_input(llm: Any, req: dict[str, Any]):
-    """Renders a completion prompt or a chat exactly as LLM.generate / LLM.chat do."""
-    from . import internals
-
+    """Renders a completion prompt or a chat exactly as LLM.generate / LLM.chat do, through vLLM's public Renderer
+    (`LLM.renderer`, the prompt processing that LLM and the OpenAI server share)."""
+    renderer = llm.renderer
     if "messages" in req:
-        return internals.render_chat(  # the same path LLM.chat takes
-            llm,
-            req["messages"],
+        from vllm.renderers import ChatParams, merge_kwargs
+
+        params = ChatParams(
             chat_template=req.get("chat_template"),
-            add_generation_prompt=req.get("add_generation_prompt", True),
-            chat_template_kwargs=req.get("chat_template_kwargs"),
-            tools=req.get("tools"),
+            chat_template_kwargs=merge_kwargs(req.get("chat_template_kwargs"), {
+                "add_generation_prompt": req.get("add_generation_prompt", True),
+                "continue_final_message": False,
+                "tools": req.get("tools"),
+                "tokenize": _tokenizes_in_template(llm, renderer),
+            }),
         )
-    return internals.render_completion(llm, req["prompt"])  # the same path LLM.generate takes
+        # The chat template emits BOS/EOS itself (LLM.chat passes the same).
+        tok_params = renderer.default_chat_tok_params.with_kwargs(add_special_tokens=False)
+        _, (rendered,) = renderer.render_chat([req["messages"]], params, tok_params)
+        return rendered
+    from vllm.renderers.inputs.preprocess import parse_model_prompt
+
+    (rendered,) = renderer.render_cmpl([parse_model_prompt(llm.model_config, req["prompt"])], renderer.default_cmpl_tok_params)
+    return rendered
+
+
+def _tokenizes_in_template(llm: Any, renderer: Any) -> bool:
+    """LLM.chat lets the template tokenize for Mistral tokenizers and prompt embeddings."""
+    if getattr(llm.model_config, "enable_prompt_embeds", False):
+        return True
+    try:
+        from vllm.utils.mistral import is_mistral_tokenizer
+    except ImportError:
+        return False
+    return bool(is_mistral_tokenizer(renderer.tokenizer))
 
 
 def token_logprobs(completion: Any, top: int) -> list[dict[str, Any]]:

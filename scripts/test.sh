@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test command (`npm test`, run by CI), without network (scripts/offline.sh) for every suite: the Python package's
+# tests, the unit and CPU-engine suites on the newest admitted CPU vLLM (.venv), then the version matrix's other end:
+# the Python tests and the engine and lifecycle files on the oldest admitted CPU vLLM (.venv-oldest, made first from
+# requirements-cpu-oldest.txt when missing: that step is online). Extra arguments go to the main vitest run only
+# (e.g. a file name), and then the matrix step is skipped.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+OLDEST="$ROOT/.venv-oldest"
+offline() { bash scripts/offline.sh "$@"; }
+version() { "$1" -c 'import importlib.metadata as m; print(m.version("vllm"))'; }
+step() { printf '\n== %s\n' "$*"; }
+
+if [[ $# -eq 0 ]]; then
+  step "the oldest admitted CPU vLLM ($(grep -E '^vllm' requirements-cpu-oldest.txt)) in .venv-oldest"
+  VLLM_NODE_VENV="$OLDEST" VLLM_NODE_REQUIREMENTS="$ROOT/requirements-cpu-oldest.txt" VLLM_NODE_TARGET=cpu \
+    bash scripts/setup-python.sh
+fi
+step "pytest python/tests (vLLM $(version .venv/bin/python))"
+offline .venv/bin/python -m pytest -q python/tests
+step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python))"
+offline npx vitest run --project unit --project cpu "$@"
+[[ $# -eq 0 ]] || exit 0
+
+step "pytest python/tests (vLLM $(version "$OLDEST/bin/python"))"
+offline "$OLDEST/bin/python" -m pytest -q python/tests
+step "vitest: engine and lifecycle files (vLLM $(version "$OLDEST/bin/python"))"
+VLLM_NODE_PYTHON="$OLDEST/bin/python" offline npx vitest run --project cpu tests/cpu/engine.test.ts tests/cpu/lifecycle.test.ts
