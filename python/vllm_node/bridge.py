@@ -137,8 +137,9 @@ class Engine:
         self.internal_notes = internals.check(self.llm)
 
     def _hold_memory_cap(self, kwargs: dict[str, Any], notes: list[dict[str, Any]]) -> dict[str, Any]:
-        """On CUDA: release the allocator's cache, measure the footprint per card and bound the allocator under
-        the cap; when the footprint is over the cap anyway, restart once with the reserve raised by the excess."""
+        """On CUDA: release the allocator's cache, measure the footprint per card and bound the allocator under the
+        cap (memory.hold_cap). A footprint over the cap fails the start with what to change: the plan's reserve has
+        covered every recorded start, so an excess is news, not something to paper over with a restart."""
         from . import memory
 
         p = self.memory_plan
@@ -147,23 +148,10 @@ class Engine:
         workers = memory.hold_cap(self.llm, p)
         over = max(w["footprint"] for w in workers) - p.cap_bytes
         if over > 0:
-            before = p.reserve_bytes
-            self.shutdown(release=False)
-            self._stop = threading.Event()
-            p.reserve_bytes += over + 256 * memory.MiB
-            memory.apply(p, kwargs)
-            notes.append({"option": p.source, "applied": True, "value": p.cap_bytes,
-                          "reason": f"after the first start the engine held {over / memory.MiB:.0f} MiB over the cap: "
-                                    f"restarted with the reserve raised from {before / memory.GiB:.2f} to "
-                                    f"{p.reserve_bytes / memory.GiB:.2f} GiB (gpu_memory_utilization "
-                                    f"{kwargs['gpu_memory_utilization']})"})
-            self._start(kwargs)
-            workers = memory.hold_cap(self.llm, p)
-            over = max(w["footprint"] for w in workers) - p.cap_bytes
-            if over > 0:
-                raise memory.InsufficientMemory(
-                    f"the engine holds {over / memory.MiB:.0f} MiB more than the cap "
-                    f"({p.cap_bytes / memory.GiB:.2f} GiB) even after a restart with a larger reserve")
+            raise memory.InsufficientMemory(
+                f"after start the engine holds {over / memory.MiB:.0f} MiB more than the cap ({p.cap_bytes / memory.GiB:.2f} GiB, "
+                f"{p.reserve_bytes / memory.GiB:.2f} GiB of it reserved for what vLLM's profiler does not count): raise "
+                f"VLLM_NODE_MEMORY_RESERVE_GIB above {(p.reserve_bytes + over) / memory.GiB:.2f} or lower maxModelLen")
         return memory.summary(self.llm, p, workers)
 
     def memory(self) -> dict[str, Any]:
@@ -284,7 +272,7 @@ class Engine:
             events.append({"t": "error", "id": cmd["id"], **_error(getattr(exc, "code", "CALL_FAILED"), exc)})
 
     # -- shutdown -------------------------------------------------------------------------------------
-    def shutdown(self, release: bool = True) -> None:
+    def shutdown(self) -> None:
         self._stop.set()
         if self.llm is None:
             return
@@ -306,11 +294,7 @@ class Engine:
                 proc.join(timeout=5)
             except Exception:  # noqa: BLE001
                 pass
-        if release:
-            self._release()
-        else:
-            self.llm = None
-            self.engine = None
+        self._release()
 
     def _release_fork_server(self) -> None:
         if self._holds_fork_server:

@@ -11,6 +11,10 @@ def main() -> None:
                    "venv": sys.prefix != sys.base_prefix},
     }
     os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from vllm_node import versions  # the admitted releases; no vLLM import
+
+    report["admitted"] = versions.check()
     t = time.monotonic()
     try:
         import torch

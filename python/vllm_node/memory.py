@@ -19,8 +19,8 @@ the warm-ups that run once the KV cache exists, and library workspaces. On an H1
    started), and bound the torch allocator with `set_per_process_memory_fraction` so that allocator memory
    plus what lies outside it never exceeds the cap: under load the allocator frees its cache and reuses it
    instead of growing past the cap.
-4. **Check**: when the footprint after start is over the cap anyway, the bridge restarts the engine once
-   with the reserve raised by the measured excess (recorded in `engine.info.notes`).
+4. **Check**: a footprint over the cap after start fails the start with INSUFFICIENT_GPU_MEMORY and the reserve
+   that would have covered it (never seen in a recorded run; the restart that used to follow was dropped).
 
 On the CPU backend only `gpuMemoryGiB` applies: it sizes the KV cache (`kv_cache_memory_bytes`) as the cap
 minus the estimated weights and an activation reserve.

