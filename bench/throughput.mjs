@@ -1,0 +1,657 @@
+#!/usr/bin/env node
+// Throughput you can trust (issue 29): the paths a user would pick, resident side by side on one card with the
+// same engine arguments, measured in interleaved rounds, each ratio with a bootstrap interval.
+//   (a) plain   plain vLLM `LLM.generate` in its own long-lived Python process (bench/plain_vllm.py)
+//   (b) node    our Node engine (`Engine.create`, concurrent `generateDetailed()`)
+//   (c) serve   `vllm serve` (its own process) driven by Node's `openai` client, same concurrency
+//   (d) ref     optional diagnostic: `reference_generate` (LLM.generate on our engine, in our process)
+// Each engine starts once (one after the other: vLLM's memory profiling must not see another engine starting) and
+// stays resident for every workload of the run, so the card's memory is split: --gpu-mem (0.28 by default) each.
+// Per workload: warm-up, round size from the fastest warm-up (>= --min-round-s), then --rounds rounds in which every
+// path runs the same batches (order rotated or shuffled per round). Per path: median, min/max and IQR of the
+// per-round tok/s; per ratio (node/plain, node/serve, node/ref): the ratio of medians with a 95% bootstrap interval
+// over rounds (paired by round), flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
+// Card memory per path: nvidia-smi's compute apps mapped to each path's process tree (n/a on the CPU).
+// Writes DIR/throughput.json and DIR/throughput.md (a section for docs/benchmarks.md), rewritten after each workload.
+//
+//   GPU: BENCH_GPU=1 node bench/throughput.mjs --workloads seed,c1024,c4096,extraction,single --out DIR
+//   CPU: nice node bench/throughput.mjs --workloads seed --n 16 --max-tokens 16 --rounds 3 --min-round-s 1 --out DIR
+// Flags (defaults): --model (GPU: $VLLM_NODE_GPU_MODELS/qwen3-4b, CPU: .models/tiny-qwen3) --paths plain,node,serve
+//   --workloads seed --rounds 10 --warmup (GPU 2, CPU 1) --min-round-s 5 --repeats (from the warm-up)
+//   --order rotate|random|fixed --seed 1 --bootstrap 10000 --gpu-mem 0.28 --max-model-len (GPU 4096, CPU 1024)
+//   --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
+//   --engine-arg key=value (repeatable, JSON values; given to all three engines) --serve-arg ARG (repeatable, vllm
+//   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1)
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+import OpenAI from 'openai';
+import { cpuProfile, Engine } from 'vllm-node';
+
+import { machine, ROOT } from './common.mjs';
+import { diffOfMedians, MIN_ROUNDS, ratioOfMedians, repeatsFor, schedule, summarize, TOLERANCE } from './stats.mjs';
+
+const { values: o } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    paths: { type: 'string', default: 'plain,node,serve' },
+    workloads: { type: 'string', default: 'seed' },
+    rounds: { type: 'string', default: String(MIN_ROUNDS) },
+    warmup: { type: 'string' },
+    'min-round-s': { type: 'string', default: '5' },
+    repeats: { type: 'string' },
+    order: { type: 'string', default: 'rotate' },
+    seed: { type: 'string', default: '1' },
+    bootstrap: { type: 'string', default: '10000' },
+    'gpu-mem': { type: 'string', default: '0.28' },
+    'max-model-len': { type: 'string' },
+    eager: { type: 'boolean', default: false },
+    'swap-space': { type: 'string', default: '0' },
+    'kv-bytes': { type: 'string' },
+    n: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    'prompt-tokens': { type: 'string' },
+    'engine-arg': { type: 'string', multiple: true, default: [] },
+    'serve-arg': { type: 'string', multiple: true, default: [] },
+    port: { type: 'string', default: '8011' },
+    out: { type: 'string' },
+    gpu: { type: 'boolean', default: false },
+  },
+});
+const GPU = Boolean(process.env.BENCH_GPU) || o.gpu;
+const num = (v, name) => {
+  const x = Number(v);
+  if (v === undefined || !Number.isFinite(x)) throw new Error(`--${name}: not a number: ${v}`);
+  return x;
+};
+const model = resolve(o.model ?? (GPU ? join(process.env.VLLM_NODE_GPU_MODELS ?? '/tmp/models', 'qwen3-4b') : join(ROOT, '.models', 'tiny-qwen3')));
+const rounds = num(o.rounds, 'rounds');
+const warmups = num(o.warmup ?? (GPU ? 2 : 1), 'warmup');
+const minRoundS = num(o['min-round-s'], 'min-round-s');
+const iterations = num(o.bootstrap, 'bootstrap');
+const seed = num(o.seed, 'seed');
+const pathIds = o.paths.split(',').filter(Boolean);
+for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref'].includes(p)) throw new Error(`--paths: unknown path ${p}`);
+if (pathIds.includes('ref') && !pathIds.includes('node')) throw new Error('--paths: ref runs on the node engine; add node');
+const outDir = resolve(o.out ?? `/tmp/vllm-node-throughput-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`);
+mkdirSync(outDir, { recursive: true });
+const python = process.env.VLLM_NODE_PYTHON ?? (existsSync(join(ROOT, '.venv', 'bin', 'python')) ? join(ROOT, '.venv', 'bin', 'python') : 'python3');
+// The environment as it was before any engine: the embedded engine sets variables in this process (vLLM's log level,
+// vllm-node's own), which the plain worker and vllm serve must not inherit.
+const BASE_ENV = { ...process.env, VLLM_NO_USAGE_STATS: '1', PYTHONUNBUFFERED: '1' };
+delete BASE_ENV.VLLM_NODE_TEST_CALLS;
+const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// --- engine arguments: one set, in vLLM's names, given to every path ------------------------------------------
+const extra = Object.fromEntries(o['engine-arg'].map((kv) => {
+  const i = kv.indexOf('=');
+  if (i < 1) throw new Error(`--engine-arg wants key=value, got ${kv}`);
+  const v = kv.slice(i + 1);
+  try {
+    return [kv.slice(0, i), JSON.parse(v)];
+  } catch {
+    return [kv.slice(0, i), v];
+  }
+}));
+let engineArgs;
+if (GPU) {
+  // The seed's configuration (fp8 weights and KV cache, trust_remote_code), the card split between the engines.
+  engineArgs = { model, quantization: 'fp8', kv_cache_dtype: 'fp8', gpu_memory_utilization: num(o['gpu-mem'], 'gpu-mem'), max_model_len: num(o['max-model-len'] ?? 4096, 'max-model-len'), trust_remote_code: true, enforce_eager: o.eager };
+} else {
+  // The CPU profile as the benchmarks start it (bench/common.mjs): float32, eager, an explicit KV cache size.
+  const p = cpuProfile({ enforceEager: true });
+  engineArgs = {
+    model,
+    dtype: p.dtype,
+    kv_cache_dtype: p.kvCacheDtype,
+    gpu_memory_utilization: p.gpuMemoryUtilization,
+    max_model_len: num(o['max-model-len'] ?? 1024, 'max-model-len'),
+    trust_remote_code: true,
+    enforce_eager: true,
+    kv_cache_memory_bytes: num(o['kv-bytes'] ?? 2 ** 30, 'kv-bytes'),
+  };
+}
+Object.assign(engineArgs, extra);
+const swapSpace = num(o['swap-space'], 'swap-space');
+const NODE_OPTION = { model: 'model', quantization: 'quantization', kv_cache_dtype: 'kvCacheDtype', dtype: 'dtype', gpu_memory_utilization: 'gpuMemoryUtilization', max_model_len: 'maxModelLen', trust_remote_code: 'trustRemoteCode', enforce_eager: 'enforceEager', tensor_parallel_size: 'tensorParallelSize', seed: 'seed' };
+function nodeOptions() {
+  const opts = { quantization: null, swapSpace, engineArgs: {} };
+  for (const [k, v] of Object.entries(engineArgs)) {
+    if (NODE_OPTION[k]) opts[NODE_OPTION[k]] = v;
+    else opts.engineArgs[k] = v;
+  }
+  return opts;
+}
+function serveArgs(port) {
+  const args = ['-m', 'vllm.entrypoints.cli.main', 'serve', model, '--host', '127.0.0.1', '--port', String(port), '--served-model-name', 'bench'];
+  for (const [k, v] of Object.entries(engineArgs)) {
+    if (k === 'model' || v === null || v === false) continue;
+    args.push(`--${k.replace(/_/g, '-')}`);
+    if (v !== true) args.push(typeof v === 'object' ? JSON.stringify(v) : String(v));
+  }
+  return [...args, ...o['serve-arg']];
+}
+
+// --- workloads ---------------------------------------------------------------------------------------------------
+// The seed's sampling for every path; ignore_eos fixes the output length where the workload allows it.
+const SAMPLING = { temperature: 0.1, top_p: 0.9, frequency_penalty: 0.1 };
+const SCHEMA = {
+  type: 'object',
+  properties: {
+    title: { type: 'string' },
+    company: { type: 'string' },
+    location: { type: 'string' },
+    remote: { type: 'boolean' },
+    employment_type: { type: 'string', enum: ['full-time', 'part-time', 'contract', 'internship'] },
+    salary: { type: 'string' },
+    skills: { type: 'array', items: { type: 'string' } },
+    summary: { type: 'string' },
+  },
+  required: ['title', 'company', 'location', 'remote', 'employment_type', 'salary', 'skills', 'summary'],
+  additionalProperties: false,
+};
+const WORKLOADS = {
+  seed: { n: 256, maxTokens: 128, ignoreEos: true, about: '256 concurrent requests × 128 tokens, ignore_eos (the seed workload)' },
+  c1024: { n: 1024, maxTokens: 128, ignoreEos: true, about: '1,024 concurrent requests × 128 tokens, ignore_eos' },
+  c4096: { n: 4096, maxTokens: 128, ignoreEos: true, about: '4,096 concurrent requests × 128 tokens, ignore_eos' },
+  extraction: { n: 256, maxTokens: 200, ignoreEos: false, promptTokens: 1500, schema: SCHEMA, about: 'job postings of ~1,500 tokens, up to 200 output tokens under a JSON-schema constraint, 256 concurrent' },
+  single: { n: 1, maxTokens: 50, ignoreEos: true, about: 'one request at a time, 50 tokens, ignore_eos (latency)' },
+};
+const WORDS = {
+  title: ['Senior Software Engineer', 'Data Engineer', 'Product Designer', 'Site Reliability Engineer', 'Machine Learning Engineer', 'Backend Developer', 'Frontend Developer', 'Engineering Manager', 'Security Analyst', 'Technical Writer'],
+  company: ['Northwind Labs', 'Acme Analytics', 'Blue Harbor Systems', 'Quantum Ledger', 'Greenfield Health', 'Orbital Freight', 'Maple Robotics', 'Silverline Media', 'Cedar Bank', 'Helios Energy'],
+  city: ['Berlin', 'Lisbon', 'Toronto', 'Austin', 'Singapore', 'Warsaw', 'Melbourne', 'Dublin', 'Seattle', 'Nairobi'],
+  skill: ['TypeScript', 'Python', 'Kubernetes', 'PostgreSQL', 'Kafka', 'Terraform', 'React', 'Go', 'Rust', 'Spark', 'Airflow', 'GraphQL', 'AWS', 'GCP', 'Linux', 'CI/CD'],
+  team: ['payments', 'search', 'platform', 'growth', 'data infrastructure', 'mobile', 'observability', 'identity', 'billing', 'logistics'],
+  verb: ['design', 'build', 'operate', 'scale', 'maintain', 'improve', 'document', 'test', 'review', 'migrate'],
+  thing: ['services', 'pipelines', 'dashboards', 'APIs', 'deployment tooling', 'data models', 'internal libraries', 'alerting', 'batch jobs', 'user interfaces'],
+  perk: ['a yearly learning budget', 'flexible hours', 'four weeks of paid leave', 'a home-office allowance', 'private health insurance', 'parental leave', 'a pension plan', 'team offsites twice a year'],
+};
+/** A synthetic job posting of about `tokens` tokens (the Qwen3 tokenizer: ~1.3 tokens per word here), seeded by i. */
+function posting(i, tokens) {
+  let s = (i + 1) * 2654435761;
+  const pick = (xs) => {
+    s = (Math.imul(s ^ (s >>> 13), 0x5bd1e995) + 0x27d4eb2d) >>> 0;
+    return xs[s % xs.length];
+  };
+  const title = pick(WORDS.title);
+  const company = pick(WORDS.company);
+  const parts = [`${company} is hiring a ${title} in ${pick(WORDS.city)} (posting #${i}).`];
+  const words = () => parts.join(' ').split(/\s+/).length;
+  while (words() * 1.3 < tokens) {
+    parts.push(`On the ${pick(WORDS.team)} team you will ${pick(WORDS.verb)} ${pick(WORDS.thing)} with ${pick(WORDS.skill)} and ${pick(WORDS.skill)}, and help other engineers ${pick(WORDS.verb)} ${pick(WORDS.thing)}.`);
+    if (parts.length % 6 === 0) parts.push(`We offer ${pick(WORDS.perk)}, ${pick(WORDS.perk)} and a salary of ${40 + (parts.length % 90)},000 to ${60 + (parts.length % 120)},000 EUR.`);
+  }
+  return `Extract the job posting below as JSON.\n\n${parts.join(' ')}\n\nJSON:`;
+}
+function workload(name) {
+  const base = WORKLOADS[name];
+  if (!base) throw new Error(`--workloads: unknown workload ${name} (${Object.keys(WORKLOADS).join(', ')})`);
+  const w = { name, ...base };
+  if (o.n && w.n > 1) w.n = num(o.n, 'n'); // the single-request workload stays one request
+  if (o['max-tokens']) w.maxTokens = num(o['max-tokens'], 'max-tokens');
+  if (o['prompt-tokens'] && w.promptTokens) w.promptTokens = num(o['prompt-tokens'], 'prompt-tokens');
+  w.prompts = Array.from({ length: w.n }, (_, i) =>
+    w.promptTokens ? posting(i, w.promptTokens)
+      : w.n === 1 ? 'Extract job title from: Software Engineer - Remote'
+        : `Job posting ${i}: We are hiring a Senior Software Engineer at Company ${i} to build data pipelines. Remote, full-time, competitive salary. Extract the job title.`);
+  w.params = { max_tokens: w.maxTokens, ...SAMPLING, ignore_eos: w.ignoreEos };
+  return w;
+}
+
+// --- the paths ---------------------------------------------------------------------------------------------------
+const LABEL = {
+  plain: '(a) plain vLLM `LLM.generate`, own Python process',
+  node: '(b) vllm-node, Node in-process',
+  serve: '(c) `vllm serve` + Node `openai` client',
+  ref: '(d) `reference_generate` (LLM.generate on (b)\'s engine; diagnostic)',
+};
+const batchResult = (seconds, outputTokens, requests) => ({ seconds, outputTokens, requests });
+
+class PlainPath {
+  id = 'plain';
+  async start() {
+    const logFile = createWriteStream(join(outDir, 'plain.log'));
+    this.proc = spawn(python, [join(ROOT, 'bench', 'plain_vllm.py'), JSON.stringify(engineArgs)], { stdio: ['pipe', 'pipe', 'pipe'], env: BASE_ENV });
+    this.proc.stderr.pipe(logFile);
+    this.waiting = [];
+    this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));
+    this.exited.then(({ code, sig }) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`plain vLLM worker exited (${code ?? sig}); see ${join(outDir, 'plain.log')}`));
+    });
+    createInterface({ input: this.proc.stdout }).on('line', (line) => {
+      if (!line.startsWith('BENCH-JSON ')) return void logFile.write(`${line}\n`);
+      const msg = JSON.parse(line.slice('BENCH-JSON '.length));
+      this.waiting.shift()?.resolve(msg);
+    });
+    const ready = await this.next();
+    if (!ready.ready) throw new Error(`plain vLLM did not start: ${ready.error}\n${ready.trace ?? ''}`);
+    this.pid = this.proc.pid;
+    this.info = ready;
+    return { pid: this.pid, startSeconds: ready.startSeconds, vllmVersion: ready.vllmVersion, kvCacheTokens: ready.config.kvCacheTokens, config: ready.config };
+  }
+  next() {
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+  async send(cmd) {
+    const answer = this.next();
+    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
+    const msg = await answer;
+    if (!msg.ok) throw new Error(`plain vLLM: ${msg.error}\n${msg.trace ?? ''}`);
+    return msg;
+  }
+  async load(w) {
+    const r = await this.send({ op: 'load', id: w.name, prompts: w.prompts, params: w.params, schema: w.schema ?? null });
+    return { promptTokens: r.promptTokens };
+  }
+  async run(w, repeats) {
+    return (await this.send({ op: 'run', id: w.name, repeats })).batches;
+  }
+  async close() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    this.proc.stdin.end(`${JSON.stringify({ op: 'quit' })}\n`);
+    const t = setTimeout(() => this.proc.kill('SIGTERM'), 60_000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+class NodePath {
+  id = 'node';
+  async start() {
+    const t = performance.now();
+    this.engine = await Engine.create({ model, ...nodeOptions() }, { configFile: false });
+    const info = this.engine.info;
+    return {
+      pid: process.pid,
+      startSeconds: (performance.now() - t) / 1000,
+      vllmVersion: info.vllmVersion,
+      kvCacheTokens: info.numGpuBlocks != null ? info.numGpuBlocks * info.blockSize : null,
+      config: { requested: info.requested, notes: info.notes, memory: info.memory, numGpuBlocks: info.numGpuBlocks, blockSize: info.blockSize, python: info.python, device: info.device },
+    };
+  }
+  async load() {
+    return {};
+  }
+  async run(w, repeats) {
+    const opts = { maxTokens: w.maxTokens, temperature: SAMPLING.temperature, topP: SAMPLING.top_p, frequencyPenalty: SAMPLING.frequency_penalty, ignoreEos: w.ignoreEos, ...(w.schema ? { jsonSchema: w.schema } : {}) };
+    const batches = [];
+    for (let k = 0; k < repeats; k++) {
+      const t = performance.now();
+      const rs = await Promise.all(w.prompts.map((p) => this.engine.generateDetailed(p, opts)));
+      batches.push(batchResult((performance.now() - t) / 1000, rs.reduce((a, r) => a + r.outputTokens, 0), rs.length));
+    }
+    return batches;
+  }
+  async close() {
+    await this.engine?.close();
+  }
+}
+
+/** vLLM's LLM.generate on our engine, in our process (tests/helpers/engine_calls.py); timed there, around it. */
+class RefPath {
+  id = 'ref';
+  constructor(node) {
+    this.node = node;
+  }
+  async start() {
+    return { pid: process.pid, startSeconds: 0, note: 'the engine of (b)' };
+  }
+  async load() {
+    return {};
+  }
+  async run(w, repeats) {
+    const params = { ...w.params, ...(w.schema ? { json_schema: w.schema } : {}) };
+    const batches = [];
+    for (let k = 0; k < repeats; k++) {
+      const r = await this.node.engine.call('reference_generate', { prompts: w.prompts, params });
+      batches.push(batchResult(r.seconds, r.outputTokens.reduce((a, b) => a + b, 0), r.outputTokens.length));
+    }
+    return batches;
+  }
+  async close() {}
+}
+
+const SERVE_START_LIMIT_S = 1800;
+
+class ServePath {
+  id = 'serve';
+  async start() {
+    const port = num(o.port, 'port');
+    const t = performance.now();
+    this.logPath = join(outDir, 'serve.log');
+    const logFile = createWriteStream(this.logPath);
+    this.args = serveArgs(port);
+    this.proc = spawn(python, this.args, { stdio: ['ignore', 'pipe', 'pipe'], env: BASE_ENV });
+    this.proc.stdout.pipe(logFile);
+    this.proc.stderr.pipe(logFile);
+    this.exited = new Promise((r) => this.proc.once('exit', r));
+    for (;;) {
+      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`vllm serve exited during its start; see ${this.logPath}:\n${tail(this.logPath)}`);
+      if (performance.now() - t > SERVE_START_LIMIT_S * 1000) throw new Error(`vllm serve not healthy after ${SERVE_START_LIMIT_S} s; see ${this.logPath}:\n${tail(this.logPath)}`);
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
+      } catch {}
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    this.pid = this.proc.pid;
+    this.client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
+    const kv = /KV cache size: ([\d,]+) tokens/.exec(readFileSync(this.logPath, 'utf8'));
+    return { pid: this.pid, startSeconds: (performance.now() - t) / 1000, kvCacheTokens: kv ? Number(kv[1].replace(/,/g, '')) : null, config: { command: `python ${this.args.join(' ')}` } };
+  }
+  async load() {
+    return {};
+  }
+  async run(w, repeats) {
+    const body = (prompt) => ({
+      model: 'bench',
+      prompt,
+      ...w.params,
+      ...(w.schema ? { response_format: { type: 'json_schema', json_schema: { name: 'posting', schema: w.schema } } } : {}),
+    });
+    const batches = [];
+    for (let k = 0; k < repeats; k++) {
+      const t = performance.now();
+      const rs = await Promise.all(w.prompts.map((p) => this.client.completions.create(body(p))));
+      batches.push(batchResult((performance.now() - t) / 1000, rs.reduce((a, r) => a + (r.usage?.completion_tokens ?? 0), 0), rs.length));
+    }
+    return batches;
+  }
+  async close() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGINT');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 60_000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+function tail(path, chars = 3000) {
+  try {
+    return readFileSync(path, 'utf8').slice(-chars);
+  } catch {
+    return '';
+  }
+}
+
+// --- card memory per path ----------------------------------------------------------------------------------------
+function nvidiaSmi(args) {
+  try {
+    return execFileSync('nvidia-smi', [...args, '--format=csv,noheader,nounits'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+/** MiB on the card per path (nvidia-smi's compute apps, each walked up to the nearest path's root process); null without nvidia-smi. */
+function cardMemory(roots) {
+  const apps = nvidiaSmi(['--query-compute-apps=pid,used_memory']);
+  if (apps === null) return null;
+  const byPath = {};
+  for (const line of apps.split('\n').filter(Boolean)) {
+    const [pid, mib] = line.split(',').map((x) => Number(x.trim()));
+    let owner = 'unmapped';
+    for (let p = pid, hops = 0; p && p > 1 && hops < 64; p = parentOf(p), hops++) {
+      if (roots.has(p)) {
+        owner = roots.get(p);
+        break;
+      }
+    }
+    byPath[owner] = (byPath[owner] ?? 0) + mib;
+  }
+  const card = nvidiaSmi(['--query-gpu=memory.used,memory.total']);
+  const [used, total] = (card ?? '').split('\n')[0].split(',').map((x) => Number(x.trim()));
+  return { byPath, cardUsedMiB: used, cardTotalMiB: total };
+}
+
+// --- the run -----------------------------------------------------------------------------------------------------
+const fmt = (x, d = 0) => (x == null || Number.isNaN(x) ? 'n/a' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const pct = (x) => `${(x * 100).toFixed(1)}%`;
+const RATIOS = [['node', 'plain'], ['node', 'serve'], ['node', 'ref'], ['plain', 'serve']];
+
+const result = {
+  bench: 'bench/throughput.mjs',
+  date: new Date().toISOString(),
+  machine: machine(),
+  command: `node ${process.argv.slice(1).map((a) => a.replace(`${ROOT}/`, '')).join(' ')}${process.env.BENCH_GPU ? ' (BENCH_GPU=1)' : ''}`,
+  gitHead: (() => {
+    try {
+      return execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      return null;
+    }
+  })(),
+  platform: GPU ? 'gpu' : 'cpu',
+  engineArgs,
+  nodeOnly: { swapSpace, note: 'vllm-node options beyond the engine arguments: swapSpace (0 = no native KV offload, as plain vLLM), fastStart and the memory cap as the package applies them' },
+  sampling: SAMPLING,
+  settings: { rounds, warmups, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
+  notes: {
+    jsonSchema: 'plain: SamplingParams(structured_outputs=StructuredOutputsParams(json=schema)); serve: response_format json_schema; vllm-node: the jsonSchema option. vLLM\'s default for the first two allows free whitespace; vllm-node asks for compact JSON (disable_any_whitespace).',
+    serve: 'vllm serve with vLLM\'s defaults (uvicorn access log on), completions endpoint, text prompts; tokens counted from usage.completion_tokens. Its scheduler defaults are the API server\'s, which vLLM sets apart from LLM\'s (vllm/engine/arg_utils.py): on a 70-160 GB GPU max_num_batched_tokens 8192 against 16384, on the CPU max_num_seqs 128 against 256 and max_num_batched_tokens 2048 against 4096; --engine-arg pins them for all paths',
+  },
+  paths: {},
+  workloads: [],
+};
+const paths = {};
+const roots = new Map();
+
+async function startPaths() {
+  // One after the other: each engine's memory profiling must see the others idle, not starting.
+  for (const id of pathIds) {
+    const path = id === 'plain' ? new PlainPath() : id === 'node' ? new NodePath() : id === 'serve' ? new ServePath() : new RefPath(paths.node);
+    if (id === 'ref' && !paths.node) {
+      result.paths.ref = { label: LABEL.ref, error: 'the node path did not start' };
+      continue;
+    }
+    log(`starting ${LABEL[id]}`);
+    try {
+      const info = await path.start();
+      paths[id] = path;
+      if (id !== 'ref') roots.set(info.pid, id);
+      result.paths[id] = { label: LABEL[id], ...info };
+      result.vllmVersion ??= info.vllmVersion;
+      log(`${id} ready in ${info.startSeconds.toFixed(1)} s${info.kvCacheTokens ? `, KV cache ${fmt(info.kvCacheTokens)} tokens` : ''}`);
+    } catch (err) {
+      log(`${id} failed to start: ${err.stack ?? err}`);
+      result.paths[id] = { label: LABEL[id], error: String(err.message ?? err).slice(0, 4000) };
+      await path.close().catch(() => {});
+    }
+  }
+  result.memoryAfterStart = cardMemory(roots);
+}
+
+async function runWorkload(name) {
+  const w = workload(name);
+  const live = () => pathIds.filter((id) => paths[id]);
+  const entry = { name, about: w.about, n: w.n, maxTokens: w.maxTokens, ignoreEos: w.ignoreEos, jsonSchema: Boolean(w.schema), promptTokens: null, paths: {}, ratios: [] };
+  result.workloads.push(entry);
+  for (const id of live()) entry.paths[id] = { rounds: [], memoryMiB: [] };
+  const fail = async (id, err) => {
+    log(`${id} failed on ${name}: ${err.stack ?? err}`);
+    entry.paths[id].error = String(err.message ?? err).slice(0, 4000);
+    const p = paths[id];
+    delete paths[id];
+    if (id === 'node' && paths.ref) delete paths.ref;
+    await p.close().catch(() => {});
+  };
+  for (const id of live()) {
+    try {
+      const l = await paths[id].load(w);
+      if (l.promptTokens) entry.promptTokens = l.promptTokens;
+    } catch (err) {
+      await fail(id, err);
+    }
+  }
+  // warm-up: every path runs the batch; the last warm-up of the fastest path sizes the rounds
+  const warm = {};
+  for (let k = 0; k < warmups; k++) {
+    for (const id of live()) {
+      try {
+        const [b] = await paths[id].run(w, 1);
+        warm[id] = b.seconds;
+        log(`${name} warm-up ${k + 1}/${warmups} ${id}: ${b.seconds.toFixed(2)} s, ${b.outputTokens} tokens`);
+      } catch (err) {
+        await fail(id, err);
+      }
+    }
+  }
+  if (!live().length) throw new Error(`${name}: no path left`);
+  entry.repeats = o.repeats ? num(o.repeats, 'repeats') : repeatsFor(live().map((id) => warm[id]).filter((x) => x > 0), minRoundS);
+  entry.schedule = schedule(live(), rounds, { order: o.order, seed });
+  log(`${name}: ${rounds} rounds of ${entry.repeats} batch(es) × ${w.n} request(s) per path, order ${o.order}`);
+  for (let r = 0; r < rounds; r++) {
+    for (const id of entry.schedule[r]) {
+      if (!paths[id]) continue;
+      try {
+        const batches = await paths[id].run(w, entry.repeats);
+        const seconds = batches.reduce((a, b) => a + b.seconds, 0);
+        const tokens = batches.reduce((a, b) => a + b.outputTokens, 0);
+        const requests = batches.reduce((a, b) => a + b.requests, 0);
+        const sorted = batches.map((b) => b.seconds).sort((a, b) => a - b);
+        entry.paths[id].rounds.push({ round: r, seconds, outputTokens: tokens, requests, tokPerS: tokens / seconds, batchSecondsMedian: sorted[Math.floor(sorted.length / 2)], batchSeconds: batches.map((b) => +b.seconds.toFixed(4)) });
+        const mem = cardMemory(roots);
+        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[id === 'ref' ? 'node' : id] ?? 0);
+        log(`${name} round ${r + 1}/${rounds} ${id}: ${(tokens / seconds).toFixed(0)} tok/s (${seconds.toFixed(2)} s, ${tokens} tokens)`);
+      } catch (err) {
+        await fail(id, err);
+      }
+    }
+  }
+  // figures
+  const perRound = (id) => entry.paths[id]?.rounds.map((x) => x.tokPerS) ?? [];
+  for (const id of Object.keys(entry.paths)) {
+    const xs = perRound(id);
+    const p = entry.paths[id];
+    if (xs.length) {
+      p.tokPerS = summarize(xs);
+      p.requestSeconds = summarize(p.rounds.map((x) => x.batchSecondsMedian));
+    }
+    if (p.memoryMiB.length) p.memoryMaxMiB = Math.max(...p.memoryMiB);
+  }
+  // Pair by round only where both paths have every round (a path that failed midway is compared unpaired).
+  const byRound = (id) => new Map(entry.paths[id].rounds.map((x) => [x.round, x.tokPerS]));
+  for (const [a, b] of RATIOS) {
+    if (!perRound(a).length || !perRound(b).length) continue;
+    const ma = byRound(a);
+    const mb = byRound(b);
+    const common = [...ma.keys()].filter((k) => mb.has(k));
+    const paired = common.length === ma.size && common.length === mb.size;
+    const ci = ratioOfMedians(paired ? common.map((k) => ma.get(k)) : perRound(a), paired ? common.map((k) => mb.get(k)) : perRound(b), { iterations, seed, paired });
+    entry.ratios.push({ num: a, den: b, ratio: ci.ratio, lo: ci.lo, hi: ci.hi, halfWidth: ci.halfWidth, resolved: ci.resolved, reason: ci.reason, paired, rounds: Math.min(ma.size, mb.size) });
+  }
+  if (w.n === 1 && perRound('node').length && perRound('plain').length) {
+    // single request: per-round median latency, ours minus plain (target: <= +5 ms)
+    const lat = (id) => entry.paths[id].rounds.map((x) => x.batchSecondsMedian * 1000);
+    const paired = entry.paths.node.rounds.length === entry.paths.plain.rounds.length;
+    const d = diffOfMedians(lat('node'), lat('plain'), { iterations, seed, paired });
+    entry.latencyDiffMs = { nodeMinusPlain: d.diff, lo: d.lo, hi: d.hi, paired };
+  }
+  return entry;
+}
+
+// --- output ------------------------------------------------------------------------------------------------------
+function markdown() {
+  const r = result;
+  const a = r.engineArgs;
+  const lines = [
+    '',
+    `## Throughput: plain vLLM, vllm-node and \`vllm serve\` in interleaved rounds (bench/throughput.mjs) (${r.date.slice(0, 16).replace('T', ' ')} UTC)`,
+    '',
+    `- machine: ${r.machine}; vLLM ${r.vllmVersion ?? '?'}${r.gitHead ? `; main ${r.gitHead}` : ''}`,
+    `- command: \`${r.command}\``,
+    `- engine arguments, the same for every path: \`${JSON.stringify(a)}\`${r.platform === 'gpu' ? ` — all engines resident on one card at once, so each gets ${a.gpu_memory_utilization} of it` : ''}; vllm-node: \`swapSpace: ${r.nodeOnly.swapSpace}\`, its own memory cap and fastStart; sampling ${JSON.stringify(r.sampling)}`,
+    `- ${r.settings.rounds} rounds per path after ${r.settings.warmups} warm-up batch(es), order ${r.settings.order} (seed ${r.settings.seed}), each round ≥ ${r.settings.minRoundSeconds} s of work sized on the fastest warm-up; 95% intervals: paired bootstrap over rounds (${r.settings.bootstrapIterations} resamples, seed ${r.settings.seed}) of the ratio of medians; a ratio wider than ±${r.settings.tolerance * 100}% or from fewer than ${r.settings.minRounds} rounds is **not resolved**. Timing: ${r.settings.timing}.`,
+  ];
+  lines.push(`- \`vllm serve\`: ${r.notes.serve}`);
+  for (const [id, p] of Object.entries(r.paths)) {
+    lines.push(`- ${p.label}: ${p.error ? `**failed**: ${p.error.split('\n')[0].slice(0, 300)}` : `start ${p.startSeconds.toFixed(1)} s${p.kvCacheTokens ? `, KV cache ${fmt(p.kvCacheTokens)} tokens` : ''}${p.config?.maxNumSeqs ? `, max_num_seqs ${p.config.maxNumSeqs}, max_num_batched_tokens ${p.config.maxNumBatchedTokens}` : ''}`}`);
+  }
+  lines.push('', '| workload | path | tok/s median | min – max | IQR | s per batch (median) | rounds × batches | card MiB (max) |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const w of r.workloads) {
+    for (const [id, p] of Object.entries(w.paths)) {
+      const t = p.tokPerS;
+      const cap = r.memoryAfterStart?.cardTotalMiB ? a.gpu_memory_utilization * r.memoryAfterStart.cardTotalMiB : null;
+      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${id === 'ref' ? ' (= b)' : cap && p.memoryMaxMiB > cap ? ' **over cap**' : ''}` : 'n/a';
+      lines.push(t
+        ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${mem} |`
+        : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);
+    }
+  }
+  lines.push('', '| workload | ratio (tok/s, median / median) | estimate | 95% interval | ± | verdict |', '| --- | --- | --- | --- | --- | --- |');
+  for (const w of r.workloads) {
+    for (const q of w.ratios) {
+      lines.push(`| ${w.name} | ${q.num} / ${q.den} | ${q.resolved ? `**${pct(q.ratio)}**` : pct(q.ratio)} | ${pct(q.lo)} – ${pct(q.hi)} | ±${(q.halfWidth * 100).toFixed(1)}% | ${q.resolved ? 'resolved' : `not resolved (${q.reason})`}${q.paired ? '' : ', unpaired'} |`);
+    }
+  }
+  lines.push('');
+  if (r.workloads.some((w) => w.jsonSchema)) lines.push(`- JSON schema: ${r.notes.jsonSchema}`);
+  for (const w of r.workloads) {
+    const extra = [];
+    if (w.promptTokens) extra.push(`prompt tokens ${fmt(w.promptTokens.min)}–${fmt(w.promptTokens.max)} (mean ${fmt(w.promptTokens.mean)})`);
+    if (w.latencyDiffMs) extra.push(`single-request latency node − plain: ${w.latencyDiffMs.nodeMinusPlain.toFixed(1)} ms (95% ${w.latencyDiffMs.lo.toFixed(1)} – ${w.latencyDiffMs.hi.toFixed(1)} ms; target ≤ +5 ms)`);
+    lines.push(`- ${w.name}: ${w.about}${w.n !== WORKLOADS[w.name].n || w.maxTokens !== WORKLOADS[w.name].maxTokens ? ` — **this run: ${w.n} × ${w.maxTokens} tokens**` : ''}${extra.length ? `; ${extra.join('; ')}` : ''}`);
+  }
+  if (r.memoryAfterStart) {
+    const m = r.memoryAfterStart;
+    const cap = Math.round(a.gpu_memory_utilization * m.cardTotalMiB);
+    lines.push(`- card after the starts: ${fmt(m.cardUsedMiB)} / ${fmt(m.cardTotalMiB)} MiB; per path (cap ${a.gpu_memory_utilization} × card = ${fmt(cap)} MiB each) ${Object.entries(m.byPath).map(([k, v]) => (k === 'unmapped' ? `not in any path's process tree ${fmt(v)} MiB` : `${k} ${fmt(v)} MiB (${v <= cap ? 'within' : '**over**'})`)).join(', ')}`);
+  } else {
+    lines.push('- card memory: n/a (no GPU)');
+  }
+  return `${lines.filter((l, i, xs) => !(l === '' && xs[i - 1] === '')).join('\n')}\n`;
+}
+function save() {
+  writeFileSync(join(outDir, 'throughput.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(outDir, 'throughput.md'), markdown());
+}
+
+let closing = false;
+async function closeAll() {
+  if (closing) return;
+  closing = true;
+  for (const id of ['ref', 'serve', 'plain', 'node']) await paths[id]?.close().catch((e) => log(`closing ${id}: ${e.message}`));
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    log(`${sig}: closing the engines`);
+    closeAll().finally(() => process.exit(130));
+  });
+}
+
+let rc = 0;
+try {
+  log(`output: ${outDir}; engine arguments ${JSON.stringify(engineArgs)}`);
+  await startPaths();
+  save();
+  if (!Object.keys(paths).length) throw new Error('no path started');
+  for (const name of o.workloads.split(',').filter(Boolean)) {
+    try {
+      await runWorkload(name);
+    } catch (err) {
+      log(`workload ${name} failed: ${err.stack ?? err}`);
+      rc = 1;
+    }
+    save();
+  }
+} catch (err) {
+  log(`failed: ${err.stack ?? err}`);
+  rc = 1;
+} finally {
+  save();
+  await closeAll();
+}
+console.log(markdown());
+log(`wrote ${join(outDir, 'throughput.json')} and ${join(outDir, 'throughput.md')}`);
+process.exit(rc || (Object.values(result.paths).some((p) => p.error) ? 2 : 0));
