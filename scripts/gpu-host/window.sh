@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One GPU window for the open measurements on the newest admitted vLLM (0.33), detached from the caller, after
+# scripts/offline-kit/install.sh with the vllm033.env kit:
+#   setsid nohup bash scripts/gpu-host/window.sh STEPS > /tmp/vllm-node-out/window.log 2>&1 < /dev/null &
+# STEPS (comma-separated, in order; default all): check, throughput, seed, manager, budget, memory.
+#   check       environment facts, the addon, the random-weight models (scripts/gpu-host/run.sh check)
+#   throughput  bench/throughput-window.sh (issue 29): plain vLLM / vllm-node / vllm serve, interleaved rounds
+#   seed        tests/gpu/seed.test.ts (the seed's promises)
+#   manager     tests/gpu/model-manager.test.ts
+#   budget      tests/gpu/model-manager-budget.test.ts (issue 24: the card sampled every 250 ms, every sample <= cap)
+#   memory      tests/gpu/memory.test.ts
+# Every step logs to /tmp/vllm-node-out/<step>.log; steps.log has each step's start, end and exit status; card.csv
+# samples the card every 250 ms across the whole window. Poll with `tail`; copy the folder to $OUT.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+out=/tmp/vllm-node-out
+mkdir -p "$out"
+export VLLM_NODE_GPU_MODELS=${VLLM_NODE_GPU_MODELS:-/tmp/models}
+# shellcheck disable=SC1091
+source "${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh"
+log() { echo "$(date -u +%T) $*" >> "$out/steps.log"; }
+nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits -lms 250 > "$out/card.csv" 2>/dev/null &
+trap 'kill $! 2>/dev/null' EXIT
+gpu_test() {
+  VITEST_FILES="$1" bash scripts/gpu-host/run.sh test > "$out/$2.log" 2>&1
+  cp /tmp/vllm-node-gpu-test.log "$out/$2-full.log" 2>/dev/null
+}
+steps=${1:-check,throughput,seed,manager,budget,memory}
+for step in ${steps//,/ }; do
+  log "start $step"
+  case "$step" in
+    check) bash scripts/gpu-host/run.sh check > "$out/check.log" 2>&1 ;;
+    throughput) TP_WORKLOADS=${TP_WORKLOADS:-seed,c1024,single} bash bench/throughput-window.sh "$out/throughput" ;;
+    seed) gpu_test tests/gpu/seed.test.ts seed ;;
+    manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
+    budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
+    memory) gpu_test tests/gpu/memory.test.ts memory ;;
+    *) echo "unknown step $step" ;;
+  esac
+  log "end $step rc=$?"
+done
+log "window done"
