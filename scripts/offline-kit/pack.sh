@@ -7,7 +7,7 @@
 #    (unless named in KIT_SHIP) and at KIT_EXCLUDE (optional features the deployment does not use);
 # 3. `pip download --no-deps` of exactly those wheels; Node.js for linux-x64 with its headers, and npm;
 #    the project's node_modules and dist/;
-# 4. one archive, its sha256, and with KIT_SPLIT (e.g. 55M) parts of that size.
+# 4. one archive (xz level KIT_XZ, default -6), its sha256, and with KIT_SPLIT (e.g. 55M) parts of that size.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 [[ -n "${1:-}" ]] && source "$1"
@@ -17,6 +17,7 @@ REQUIRE="${KIT_REQUIRE:-$(grep -v '^#' "$ROOT/requirements.txt" | xargs)}"
 NODE="${KIT_NODE:-$(node --version)}"
 OUT="${KIT_OUT:-$ROOT/.offline-kit}"
 WORK="${KIT_WORK:-/tmp/vllm-node-kit-work}"
+XZ="${KIT_XZ:--6}"                                         # xz preset: -0 for speed on a small machine
 log() { echo "pack: $*" >&2; }
 # The tiny model's tokenizer goes in the kit (below): checked first, not after the downloads.
 tokenizer=(.models/tiny-qwen3/tokenizer.json .models/tiny-qwen3/tokenizer_config.json)
@@ -70,7 +71,7 @@ ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$WORK/stage/node/bin/npm"
 # The tiny model's tokenizer too: scripts/gpu-host/build-models.py gives it to the GPU host's test models.
 (cd "$ROOT" && npx tsc -p tsconfig.build.json && tar --exclude=node_modules/typescript -cf "$WORK/stage/project.tar" \
   node_modules dist "${tokenizer[@]}")
-tar -C "$WORK/stage" -cf - . | xz -T0 -6 > "$OUT/vllm-node-kit.tar.xz"
+tar -C "$WORK/stage" -cf - . | xz -T0 "$XZ" > "$OUT/vllm-node-kit.tar.xz"
 (cd "$OUT" && sha256sum vllm-node-kit.tar.xz > vllm-node-kit.tar.xz.sha256)
 cp "$WORK/pack.txt" "$OUT/wheels.txt"
 [[ -z "${KIT_SPLIT:-}" ]] || (cd "$OUT" && split -d -a 3 -b "$KIT_SPLIT" vllm-node-kit.tar.xz vllm-node-kit.tar.xz.part- && rm vllm-node-kit.tar.xz)
