@@ -11,9 +11,10 @@ import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
 import { loadBinding, type NativeEngine } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
-import { VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
+import { CountTokensOptionsSchema, TokenizeOptionsSchema, VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
-import { samplingPayload } from './sampling.js';
+import { checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
+import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 
 interface Pending {
@@ -184,6 +185,13 @@ export class Engine implements AsyncDisposable, TextGenerator {
       log_level: options.logLevel,
     };
     this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));
+    registerTokenAccess(this, {
+      tokenize: (text) => this.tokenize(text, { addSpecialTokens: false }),
+      detokenize: (ids) => this.detokenize(ids),
+      countTokens: (messages) => this.countTokens(messages),
+      contextLength: async () => this.info.maxModelLen,
+      defaultMaxTokens: options.sampling.maxTokens,
+    });
     this.#ref();
     exposeStartup(promise);
   }
@@ -246,6 +254,53 @@ export class Engine implements AsyncDisposable, TextGenerator {
   /** Extraction over many inputs at once (batched by vLLM); per-item outcomes in input order. */
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]> {
     return extractMany(this, inputs, schema, options);
+  }
+
+  /**
+   * The model's token ids of `text`, as a generate() prompt gets them (special tokens such as a BOS included;
+   * `addSpecialTokens: false` for text that goes inside a chat).
+   */
+  tokenize(text: string, options?: TokenizeOptions): Promise<number[]> {
+    const stack = new Error().stack;
+    return (async () => {
+      const { addSpecialTokens = true } = parseCallOptions(TokenizeOptionsSchema, options);
+      return this.call<number[]>('tokenize', { text: this.#checkPrompt(text, 'text'), add_special_tokens: addSpecialTokens });
+    })().catch((err: unknown) => {
+      throw withCallerStack(err, stack);
+    });
+  }
+
+  /** The text of token ids, special tokens included: `detokenize(await tokenize(text))` is `text`. */
+  detokenize(ids: readonly number[]): Promise<string> {
+    const stack = new Error().stack;
+    return (async () => {
+      if (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+        throw new VllmError('INVALID_REQUEST', 'Expected ids to be an array of token ids (non-negative integers)');
+      }
+      return this.call<string>('detokenize', { ids });
+    })().catch((err: unknown) => {
+      throw withCallerStack(err, stack);
+    });
+  }
+
+  /**
+   * The prompt tokens of a generate() prompt, or of messages rendered through the chat template exactly as chat()
+   * renders them (with the same chatTemplate and tools): the `promptTokens` that call reports.
+   */
+  countTokens(input: string | ChatMessage[], options?: CountTokensOptions): Promise<number> {
+    const stack = new Error().stack;
+    return (async () => {
+      if (typeof input === 'string') {
+        checkOptionsObject(options);
+        const extra = Object.keys(options ?? {})[0];
+        if (extra) throw new VllmError('INVALID_OPTIONS', `Invalid option "${extra}": countTokens of a text prompt takes no options (chatTemplate and tools are for messages)`, { option: extra });
+        return this.call<number>('count_tokens', { prompt: input });
+      }
+      const { chatTemplate, tools } = parseCallOptions(CountTokensOptionsSchema, options);
+      return this.call<number>('count_tokens', this.#chatInput(input, chatTemplate, tools as ChatTool[] | undefined));
+    })().catch((err: unknown) => {
+      throw withCallerStack(err, stack);
+    });
   }
 
   /** vLLM sleep mode (CUDA; create with engineArgs.enable_sleep_mode): frees GPU memory, keeps the engine. */
@@ -327,9 +382,9 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   // -- plumbing ----------------------------------------------------------------------------------------
 
-  #checkPrompt(prompt: unknown): string {
+  #checkPrompt(prompt: unknown, name = 'prompt'): string {
     if (typeof prompt !== 'string') {
-      throw new VllmError('INVALID_REQUEST', `Expected prompt to be a string, received ${prompt === null ? 'null' : typeof prompt}`);
+      throw new VllmError('INVALID_REQUEST', `Expected ${name} to be a string, received ${prompt === null ? 'null' : typeof prompt}`);
     }
     return prompt;
   }

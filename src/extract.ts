@@ -1,16 +1,29 @@
 /**
  * Schema-typed extraction: a zod schema becomes JSON Schema (zod's own converter), vLLM's structured
- * outputs constrain decoding to it, and the same schema validates and types the result.
+ * outputs constrain decoding to it, and the same schema validates and types the result. A z.enum of strings is
+ * decoded under vLLM's `choice` instead: the output is one of its values, as it is.
  */
 import { z } from 'zod';
 
 import { VllmError } from './errors.js';
-import type { SamplingOptions } from './options.js';
+import { CONSTRAINT_OPTIONS, ExtractOptionsSchema, SamplingOptionsSchema, type SamplingOptions } from './options.js';
+import { parseCallOptions } from './sampling.js';
+import { inputFitter, type InputFitter, type InputTruncation } from './tokens.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
 export interface ExtractOptions extends SamplingOptions {
-  /** Instruction placed before the input; the JSON Schema is appended to it. */
+  /** Instruction placed before the input; the JSON Schema (for a z.enum: the choices) is appended to it. */
   instructions?: string;
+  /**
+   * Cut the input (never the instructions or the schema) to at most this many tokens. Default, and the most ever
+   * kept: what the context (maxModelLen) leaves after the instructions, the schema and maxTokens, so that a long
+   * input is cut instead of failing with PROMPT_TOO_LONG. Needs a generator that can tokenize (Engine;
+   * RemoteGenerator against vLLM's server). Elsewhere nothing is cut, and with maxInputTokens set an input that
+   * may be longer than it is UNSUPPORTED_OPERATION.
+   */
+  maxInputTokens?: number;
+  /** Called when an input was cut, with its length in tokens before and after, and its index (0 for extract). */
+  onTruncate?: (truncation: InputTruncation, index: number) => void;
 }
 
 export interface ExtractManyOptions extends ExtractOptions {
@@ -18,7 +31,8 @@ export interface ExtractManyOptions extends ExtractOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export type ExtractOutcome<T> = { ok: true; value: T } | { ok: false; error: VllmError };
+/** One item of extractMany: its value or its error, and `truncated` when its input was cut to fit. */
+export type ExtractOutcome<T> = { ok: true; value: T; truncated?: InputTruncation } | { ok: false; error: VllmError; truncated?: InputTruncation };
 
 /** What extraction needs from a generator: the local Engine and the remote client both provide it. */
 export interface ChatBackend {
@@ -26,6 +40,10 @@ export interface ChatBackend {
 }
 
 const DEFAULT_INSTRUCTIONS = 'Extract the requested information from the text below. Reply with JSON only.';
+const DEFAULT_CHOICE_INSTRUCTIONS = 'Classify the text below. Reply with exactly one of the choices.';
+
+/** What decoding is constrained to: a JSON Schema, or the values of a z.enum of strings. */
+type Constraint = { jsonSchema: Record<string, unknown> } | { choice: string[] };
 
 export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
   try {
@@ -37,11 +55,33 @@ export function toJsonSchema(schema: z.ZodType): Record<string, unknown> {
   }
 }
 
-export function extractionMessages(input: string, jsonSchema: Record<string, unknown>, instructions = DEFAULT_INSTRUCTIONS): ChatMessage[] {
+/** The values of a z.enum whose values are all non-empty strings (vLLM's `choice`); undefined for any other schema. */
+export function enumChoices(schema: z.ZodType): string[] | undefined {
+  const def = (schema as { _zod?: { def?: { type?: string; entries?: Record<string, unknown> } } })._zod?.def;
+  if (def?.type !== 'enum' || !def.entries) return undefined;
+  const values = [...new Set(Object.values(def.entries))];
+  return values.length > 0 && values.every((v) => typeof v === 'string' && v.length > 0) ? (values as string[]) : undefined;
+}
+
+function constraintOf(schema: z.ZodType): Constraint {
+  const choice = enumChoices(schema);
+  return choice ? { choice } : { jsonSchema: toJsonSchema(schema) };
+}
+
+function systemPrompt(constraint: Constraint, instructions: string | undefined): string {
+  if ('choice' in constraint) return `${instructions ?? DEFAULT_CHOICE_INSTRUCTIONS}\nChoices: ${JSON.stringify(constraint.choice)}`;
+  return `${instructions ?? DEFAULT_INSTRUCTIONS}\nJSON Schema:\n${JSON.stringify(constraint.jsonSchema)}`;
+}
+
+function messages(constraint: Constraint, input: string, instructions: string | undefined): ChatMessage[] {
   return [
-    { role: 'system', content: `${instructions}\nJSON Schema:\n${JSON.stringify(jsonSchema)}` },
+    { role: 'system', content: systemPrompt(constraint, instructions) },
     { role: 'user', content: input },
   ];
+}
+
+export function extractionMessages(input: string, jsonSchema: Record<string, unknown>, instructions?: string): ChatMessage[] {
+  return messages({ jsonSchema }, input, instructions);
 }
 
 export function parseExtraction<S extends z.ZodType>(schema: S, rawText: string): z.output<S> {
@@ -51,6 +91,10 @@ export function parseExtraction<S extends z.ZodType>(schema: S, rawText: string)
   } catch (err) {
     throw new VllmError('OUTPUT_INVALID', `The model output is not valid JSON: ${(err as Error).message}`, { rawText, cause: err });
   }
+  return validate(schema, data, rawText);
+}
+
+function validate<S extends z.ZodType>(schema: S, data: unknown, rawText: string): z.output<S> {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -72,14 +116,74 @@ export function fromJsonSchema(jsonSchema: Record<string, unknown>): z.ZodType {
   }
 }
 
+/** Every option of extract / extractMany: the sampling ones and extraction's own. */
+const ExtractCallSchema = SamplingOptionsSchema.extend(ExtractOptionsSchema.shape);
+
+/** One extraction setting (generator, schema, constraint, options), checked once, run over any number of inputs. */
+class Extraction<S extends z.ZodType> {
+  readonly #backend: ChatBackend;
+  readonly #schema: S;
+  readonly #constraint: Constraint;
+  readonly #instructions: string | undefined;
+  readonly #onTruncate: ExtractOptions['onTruncate'];
+  readonly #sampling: SamplingOptions;
+  readonly #fitter: Promise<InputFitter>;
+  readonly onProgress: ExtractManyOptions['onProgress'];
+
+  /** Checks every option before anything is sent: INVALID_OPTIONS. */
+  constructor(backend: ChatBackend, schema: S, constraint: Constraint, options: unknown) {
+    parseCallOptions(ExtractCallSchema, options);
+    const { instructions, maxInputTokens, onTruncate, onProgress, ...sampling } = (options ?? {}) as ExtractManyOptions;
+    const set = CONSTRAINT_OPTIONS.find((k) => sampling[k] !== undefined);
+    if (set) throw new VllmError('INVALID_OPTIONS', `Invalid option "${set}": extraction constrains the output to its schema itself`, { option: set });
+    this.#backend = backend;
+    this.#schema = schema;
+    this.#constraint = constraint;
+    this.#instructions = instructions;
+    this.#onTruncate = onTruncate;
+    this.onProgress = onProgress;
+    this.#sampling = { ...sampling, ...constraint };
+    this.#fitter = inputFitter(backend, messages(constraint, '', instructions), maxInputTokens, sampling.maxTokens);
+    this.#fitter.catch(() => {}); // reported by run()
+  }
+
+  async run(input: unknown, index: number): Promise<ExtractOutcome<z.output<S>>> {
+    let truncated: InputTruncation | undefined;
+    try {
+      if (typeof input !== 'string') throw new VllmError('INVALID_REQUEST', `Expected input to be a string, received ${input === null ? 'null' : typeof input}`);
+      const fitted = await (await this.#fitter)(input);
+      truncated = fitted.truncated;
+      if (truncated) this.#onTruncate?.(truncated, index);
+      const result = await this.#backend.chatDetailed(messages(this.#constraint, fitted.input, this.#instructions), this.#sampling);
+      if (result.finishReason === 'length') {
+        throw new VllmError('OUTPUT_INVALID', `The output was cut off at maxTokens (${result.outputTokens} tokens) before the ${'choice' in this.#constraint ? 'choice' : 'JSON'} was complete; raise maxTokens`, {
+          rawText: result.rawText,
+        });
+      }
+      // A choice is the output as it is; anything else is JSON.
+      const value = 'choice' in this.#constraint ? validate(this.#schema, result.rawText, result.rawText) : parseExtraction(this.#schema, result.rawText);
+      return truncated ? { ok: true, value, truncated } : { ok: true, value };
+    } catch (err) {
+      const error = err instanceof VllmError ? err : new VllmError('PYTHON_ERROR', String(err), { cause: err });
+      return truncated ? { ok: false, error, truncated } : { ok: false, error };
+    }
+  }
+}
+
+async function single<S extends z.ZodType>(extraction: Extraction<S>, input: string): Promise<z.output<S>> {
+  const outcome = await extraction.run(input, 0);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
 export async function extract<S extends z.ZodType>(backend: ChatBackend, input: string, schema: S, options: ExtractOptions = {}): Promise<z.output<S>> {
-  return extractWith(backend, input, schema, toJsonSchema(schema), options);
+  return single(new Extraction(backend, schema, constraintOf(schema), options), input);
 }
 
 /**
- * The one extraction: decoding constrained to `jsonSchema`, the truncation check, then `schema` validates and
- * types the output. `extract` derives the JSON Schema from the zod schema; the CLI passes its JSON Schema file
- * unchanged together with `fromJsonSchema(file)`.
+ * The one extraction: the input fitted to its token budget, decoding constrained to `jsonSchema`, the truncation
+ * check, then `schema` validates and types the output. `extract` derives the JSON Schema from the zod schema; the
+ * CLI passes its JSON Schema file unchanged together with `fromJsonSchema(file)`.
  */
 export async function extractWith<S extends z.ZodType>(
   backend: ChatBackend,
@@ -88,18 +192,12 @@ export async function extractWith<S extends z.ZodType>(
   jsonSchema: Record<string, unknown>,
   options: ExtractOptions = {},
 ): Promise<z.output<S>> {
-  if (typeof input !== 'string') throw new VllmError('INVALID_REQUEST', `Expected input to be a string, received ${input === null ? 'null' : typeof input}`);
-  const { instructions, ...sampling } = options;
-  const result = await backend.chatDetailed(extractionMessages(input, jsonSchema, instructions), { ...sampling, jsonSchema });
-  if (result.finishReason === 'length') {
-    throw new VllmError('OUTPUT_INVALID', `The output was cut off at maxTokens (${result.outputTokens} tokens) before the JSON was complete; raise maxTokens`, { rawText: result.rawText });
-  }
-  return parseExtraction(schema, result.rawText);
+  return single(new Extraction(backend, schema, { jsonSchema }, options), input);
 }
 
 /**
  * Submits every item at once so the engine batches them; results come back in input order, and one item's
- * failure does not fail the others.
+ * failure does not fail the others. An input too long for the context is cut (its outcome says so), not failed.
  */
 export async function extractMany<S extends z.ZodType>(
   backend: ChatBackend,
@@ -108,20 +206,15 @@ export async function extractMany<S extends z.ZodType>(
   options: ExtractManyOptions = {},
 ): Promise<ExtractOutcome<z.output<S>>[]> {
   if (!Array.isArray(inputs)) throw new VllmError('INVALID_REQUEST', 'Expected inputs to be an array of strings');
-  const { onProgress, ...rest } = options;
-  toJsonSchema(schema); // fail fast on an unrepresentable schema, before submitting anything
+  // Checked before anything is submitted: an unrepresentable schema, a bad option.
+  const extraction = new Extraction(backend, schema, constraintOf(schema), options);
   let done = 0;
   return Promise.all(
-    inputs.map(async (input): Promise<ExtractOutcome<z.output<S>>> => {
-      try {
-        return { ok: true, value: await extract(backend, input, schema, rest) };
-      } catch (err) {
-        const error = err instanceof VllmError ? err : new VllmError('PYTHON_ERROR', String(err), { cause: err });
-        return { ok: false, error };
-      } finally {
-        done += 1;
-        onProgress?.(done, inputs.length);
-      }
+    inputs.map(async (input, index) => {
+      const outcome = await extraction.run(input, index);
+      done += 1;
+      extraction.onProgress?.(done, inputs.length);
+      return outcome;
     }),
   );
 }

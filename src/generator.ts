@@ -2,6 +2,7 @@ import type { z } from 'zod';
 
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { SamplingOptions } from './options.js';
+import type { CountTokensOptions, TokenizeOptions } from './tokens.js';
 import type { ChatMessage, ChatTool, GenerationResult } from './types.js';
 
 /** Chat-only options, next to the sampling options. */
@@ -26,6 +27,19 @@ export interface TextGenerator {
   chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string>;
   extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>>;
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]>;
+  /**
+   * The model's token ids of `text` (as a generate() prompt gets them; `addSpecialTokens: false` for text inside a
+   * chat). Where the generator has a tokenizer: the Engine; RemoteGenerator against vLLM's server, and
+   * UNSUPPORTED_OPERATION against other endpoints. Absent where a generator has none.
+   */
+  tokenize?(text: string, options?: TokenizeOptions): Promise<number[]>;
+  /** The text of token ids (special tokens included), where the generator has a tokenizer (see tokenize). */
+  detokenize?(ids: readonly number[]): Promise<string>;
+  /**
+   * The prompt tokens of a generate() prompt, or of messages rendered through the chat template exactly as chat()
+   * renders them (the `promptTokens` of that call), where the generator has a tokenizer (see tokenize).
+   */
+  countTokens?(input: string | ChatMessage[], options?: CountTokensOptions): Promise<number>;
   health(): Promise<boolean>;
   close(): Promise<void>;
 }

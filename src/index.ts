@@ -15,6 +15,7 @@ export {
 export type { ChatMessage, ChatTool, EffectiveConfig, GenerationChoice, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type ExtractOutcome, type ChatBackend } from './extract.js';
 export type { TextGenerator, ChatCallOptions } from './generator.js';
+export type { TokenizeOptions, CountTokensOptions, InputTruncation } from './tokens.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';
 export { Router, type RouterOptions } from './router.js';
 export { ModelManager, type ModelManagerOptions, type ModelCallOptions, type SwitchTiming, type ModelState } from './model-manager.js';

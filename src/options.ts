@@ -117,8 +117,64 @@ export const SamplingOptionsSchema = z.strictObject({
   jsonSchema: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe("Constrain decoding to JSON matching this JSON Schema (vLLM structured outputs)."),
+    .describe("Constrain decoding to JSON matching this JSON Schema (vLLM structured outputs). At most one of jsonSchema, regex, choice and grammar per call."),
+  regex: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Constrain decoding to text matching this regular expression (vLLM structured outputs; xgrammar's regex syntax). A pattern vLLM cannot compile fails that call with INVALID_REQUEST."),
+  choice: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe('Constrain the output to exactly one of these strings (vLLM structured outputs).'),
+  grammar: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Constrain decoding to this context-free grammar (vLLM structured outputs; EBNF as xgrammar reads it, e.g. `root ::= "yes" | "no"`). A grammar vLLM cannot compile fails that call with INVALID_REQUEST.'),
   signal: z.instanceof(AbortSignal).optional().describe('Abort the request.'),
+});
+
+/** The per-call constraints on the output (vLLM structured outputs): a call takes at most one. */
+export const CONSTRAINT_OPTIONS = ['jsonSchema', 'regex', 'choice', 'grammar'] as const;
+
+/** Options of extract / extractMany next to the sampling options. */
+export const ExtractOptionsSchema = z.strictObject({
+  instructions: z.string().optional().describe('Instruction placed before the input; the JSON Schema (or, for a z.enum, the choices) is appended to it.'),
+  maxInputTokens: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "Cut the input (never the instructions or the schema) to at most this many tokens. Default, and the most ever kept: what the context (maxModelLen) leaves after the instructions, the schema and maxTokens. Needs a backend that can tokenize (Engine; RemoteGenerator against vLLM's server).",
+    ),
+  onTruncate: z
+    .custom<(truncation: { from: number; to: number }, index: number) => void>((v) => typeof v === 'function', 'expected a function')
+    .optional()
+    .describe("Called when an input was cut, with its length in tokens before and after ({ from, to }) and the input's index (0 for extract)."),
+  onProgress: z
+    .custom<(done: number, total: number) => void>((v) => typeof v === 'function', 'expected a function')
+    .optional()
+    .describe('extractMany: called after each item settles, with the number settled so far.'),
+});
+
+/** Options of engine.tokenize. */
+export const TokenizeOptionsSchema = z.strictObject({
+  addSpecialTokens: z
+    .boolean()
+    .optional()
+    .describe("Add the tokenizer's special tokens (e.g. a BOS) as a generate() prompt gets them (default true); false for text that goes inside a chat."),
+});
+
+/** Options of engine.countTokens for messages: the chat options that change how chat() renders them. */
+export const CountTokensOptionsSchema = z.strictObject({
+  chatTemplate: z.string().optional().describe('The Jinja chat template chat() would be given.'),
+  tools: z
+    .array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }))
+    .optional()
+    .describe('The tools chat() would be given (the template lists them in the prompt).'),
 });
 
 /** vLLM SamplingParams name of each per-call option that passes through 1:1 (from the `.meta()` above). */

@@ -13,6 +13,10 @@ export interface SamplingPayload {
   stop?: string[];
   ignore_eos?: boolean;
   json_schema?: unknown;
+  /** The other structured-output constraints (StructuredOutputsParams fields); at most one per request. */
+  regex?: string;
+  choice?: string[];
+  grammar?: string;
   repetition_penalty?: number;
   min_p?: number;
   min_tokens?: number;

@@ -7,8 +7,9 @@ import type { z } from 'zod';
 import { VllmError } from './errors.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
-import { SamplingDefaultsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
-import { samplingPayload } from './sampling.js';
+import { CountTokensOptionsSchema, SamplingDefaultsSchema, TokenizeOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
+import { parseCallOptions, samplingPayload } from './sampling.js';
+import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
 export interface RemoteOptions {
@@ -26,10 +27,17 @@ function remoteError(err: unknown): VllmError {
   return new VllmError('REMOTE_ERROR', `Remote endpoint failed${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`, { cause: err });
 }
 
+const CONSTRAINT_KEYS = new Set(['json_schema', 'regex', 'choice', 'grammar']);
+
 export class RemoteGenerator implements TextGenerator {
   readonly #client: OpenAI;
   readonly #model: string;
   readonly #defaults: SamplingDefaults;
+  /** vLLM's own endpoints (/tokenize, /detokenize) sit at the server's root, beside /v1. */
+  readonly #root: string;
+  readonly #apiKey: string;
+  readonly #timeoutMs: number;
+  #contextLength: Promise<number | undefined> | undefined;
 
   constructor(options: RemoteOptions) {
     this.#client = new OpenAI({
@@ -40,6 +48,81 @@ export class RemoteGenerator implements TextGenerator {
     });
     this.#model = options.model;
     this.#defaults = SamplingDefaultsSchema.parse(options.sampling ?? {});
+    this.#root = options.baseURL.replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.#apiKey = options.apiKey ?? process.env.OPENAI_API_KEY ?? 'none';
+    this.#timeoutMs = options.timeoutMs ?? 120_000;
+    registerTokenAccess(this, {
+      tokenize: (text) => this.tokenize(text, { addSpecialTokens: false }),
+      detokenize: (ids) => this.detokenize(ids),
+      countTokens: (messages) => this.countTokens(messages),
+      contextLength: () => (this.#contextLength ??= this.#readContextLength()),
+      defaultMaxTokens: this.#defaults.maxTokens,
+    });
+  }
+
+  /**
+   * Token ids through vLLM's `/tokenize`; UNSUPPORTED_OPERATION against an endpoint without it (other
+   * OpenAI-compatible servers have no tokenizer endpoint).
+   */
+  async tokenize(text: string, options?: TokenizeOptions): Promise<number[]> {
+    if (typeof text !== 'string') throw new VllmError('INVALID_REQUEST', `Expected text to be a string, received ${text === null ? 'null' : typeof text}`);
+    const { addSpecialTokens = true } = parseCallOptions(TokenizeOptionsSchema, options);
+    return ((await this.#vllm('/tokenize', { prompt: text, add_special_tokens: addSpecialTokens })) as { tokens: number[] }).tokens;
+  }
+
+  /** Text through vLLM's `/detokenize`; UNSUPPORTED_OPERATION against an endpoint without it. */
+  async detokenize(ids: readonly number[]): Promise<string> {
+    if (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+      throw new VllmError('INVALID_REQUEST', 'Expected ids to be an array of token ids (non-negative integers)');
+    }
+    return ((await this.#vllm('/detokenize', { tokens: ids })) as { prompt: string }).prompt;
+  }
+
+  /** Prompt tokens through vLLM's `/tokenize` (messages through the server's chat template); UNSUPPORTED_OPERATION without it. */
+  async countTokens(input: string | ChatMessage[], options?: CountTokensOptions): Promise<number> {
+    if (typeof input === 'string') return (await this.tokenize(input)).length;
+    if (!Array.isArray(input) || input.length === 0) throw new VllmError('INVALID_REQUEST', 'Expected messages to be a non-empty array of { role, content }');
+    const { chatTemplate, tools } = parseCallOptions(CountTokensOptionsSchema, options);
+    const body: Record<string, unknown> = { messages: input, add_generation_prompt: true };
+    if (chatTemplate !== undefined) body.chat_template = chatTemplate;
+    if (tools !== undefined && tools.length > 0) body.tools = tools;
+    return ((await this.#vllm('/tokenize', body)) as { count: number }).count;
+  }
+
+  /** The server's maxModelLen (vLLM's /tokenize says it); undefined elsewhere: extraction then cuts nothing by default. */
+  async #readContextLength(): Promise<number | undefined> {
+    try {
+      const { max_model_len } = (await this.#vllm('/tokenize', { prompt: '' })) as { max_model_len?: unknown };
+      return typeof max_model_len === 'number' ? max_model_len : undefined;
+    } catch (err) {
+      // Never a reason to fail an extraction: an endpoint that is down fails the extraction's own request.
+      if (!(err instanceof VllmError && err.code === 'UNSUPPORTED_OPERATION')) this.#contextLength = undefined; // asked again next time
+      return undefined;
+    }
+  }
+
+  async #vllm(path: string, body: Record<string, unknown>): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#root}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#apiKey}` },
+        body: JSON.stringify({ model: this.#model, ...body }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      throw remoteError(err);
+    }
+    if (response.status === 404 || response.status === 405) {
+      throw new VllmError('UNSUPPORTED_OPERATION', `The remote endpoint has no ${path} (HTTP ${response.status}): token counts need vLLM's server (vllm serve) or a local Engine`);
+    }
+    const text = await response.text();
+    if (!response.ok) throw new VllmError('REMOTE_ERROR', `Remote endpoint failed (HTTP ${response.status}) on ${path}: ${text.slice(0, 500)}`);
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new VllmError('REMOTE_ERROR', `Remote endpoint answered ${path} with something other than JSON: ${text.slice(0, 200)}`, { cause: err });
+    }
   }
 
   #body(options: SamplingOptions | undefined) {
@@ -58,9 +141,11 @@ export class RemoteGenerator implements TextGenerator {
     };
     // The rest under vLLM's own names: its OpenAI-compatible server takes SamplingParams fields as extra body keys.
     for (const [key, value] of Object.entries(payload)) {
-      if (key !== 'json_schema' && !(key in body) && value !== undefined) body[key] = value;
+      if (!CONSTRAINT_KEYS.has(key) && !(key in body) && value !== undefined) body[key] = value;
     }
     if (payload.json_schema !== undefined) body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: payload.json_schema } };
+    // vLLM's server takes the other constraints as its `structured_outputs` extension.
+    for (const key of ['regex', 'choice', 'grammar'] as const) if (payload[key] !== undefined) body.structured_outputs = { [key]: payload[key] };
     return { body, signal };
   }
 

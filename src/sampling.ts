@@ -1,19 +1,46 @@
+import type { z } from 'zod';
+
 import { formatIssues } from './config.js';
 import { VllmError } from './errors.js';
-import { safeParseOptions, SAMPLING_KWARGS, SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
+import { CONSTRAINT_OPTIONS, safeParseOptions, SAMPLING_KWARGS, SamplingOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
 import type { SamplingPayload } from './protocol.js';
+
+/**
+ * Validates a per-call options object against one of the strict option schemas: INVALID_OPTIONS naming the option
+ * (and the closest known one for a misspelling) otherwise.
+ */
+export function parseCallOptions<S extends z.ZodObject>(schema: S, options: unknown, what = 'options'): z.output<S> {
+  checkOptionsObject(options);
+  const parsed = safeParseOptions(schema, options ?? {}, what);
+  if (!parsed.success) {
+    const { message, option } = formatIssues(parsed.error, options, '', undefined, Object.keys(schema.shape));
+    throw new VllmError('INVALID_OPTIONS', message, { option });
+  }
+  return parsed.data;
+}
+
+/** INVALID_OPTIONS unless `options` is undefined or a plain object. */
+export function checkOptionsObject(options: unknown): void {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw new VllmError('INVALID_OPTIONS', `Expected an options object, received ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+}
+
+/** The per-call sampling options, validated: the schema, then at most one constraint on the output. */
+export function parseSamplingOptions(options: unknown): SamplingOptions {
+  const o = parseCallOptions(SamplingOptionsSchema, options);
+  const constraints = CONSTRAINT_OPTIONS.filter((k) => o[k] !== undefined);
+  if (constraints.length > 1) {
+    throw new VllmError('INVALID_OPTIONS', `Invalid options ${constraints.map((k) => `"${k}"`).join(' and ')}: a call takes one constraint on the output (jsonSchema, regex, choice or grammar)`, {
+      option: constraints[1]!,
+    });
+  }
+  return o;
+}
 
 /** Validates per-call options and merges them over the engine defaults into vLLM SamplingParams keys. */
 export function samplingPayload(defaults: SamplingDefaults, options: unknown): { payload: SamplingPayload; signal?: AbortSignal } {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
-    throw new VllmError('INVALID_OPTIONS', `Expected an options object, received ${options === null ? 'null' : typeof options}`);
-  }
-  const parsed = safeParseOptions(SamplingOptionsSchema, options ?? {}, 'options');
-  if (!parsed.success) {
-    const { message, option } = formatIssues(parsed.error, options, '', undefined, Object.keys(SamplingOptionsSchema.shape));
-    throw new VllmError('INVALID_OPTIONS', message, { option });
-  }
-  const o: SamplingOptions = parsed.data;
+  const o = parseSamplingOptions(options);
   const payload: SamplingPayload = {
     max_tokens: o.maxTokens ?? defaults.maxTokens,
     temperature: o.temperature ?? defaults.temperature,
@@ -26,5 +53,8 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   }
   if (o.stop !== undefined) payload.stop = typeof o.stop === 'string' ? [o.stop] : o.stop;
   if (o.jsonSchema !== undefined) payload.json_schema = o.jsonSchema;
+  if (o.regex !== undefined) payload.regex = o.regex;
+  if (o.choice !== undefined) payload.choice = o.choice;
+  if (o.grammar !== undefined) payload.grammar = o.grammar;
   return o.signal ? { payload, signal: o.signal } : { payload };
 }

@@ -43,8 +43,29 @@ def _test_calls() -> dict[str, Any]:
     return _test_methods
 
 
-def _tokenize(engine: Any, text: str) -> list[int]:
-    return list(engine.llm.get_tokenizer().encode(text))
+def _tokenize(engine: Any, text: str, add_special_tokens: bool = True) -> list[int]:
+    return list(engine.llm.get_tokenizer().encode(text, add_special_tokens=add_special_tokens))
+
+
+def _detokenize(engine: Any, ids: list[int]) -> str:
+    tokenizer = engine.llm.get_tokenizer()
+    size = len(tokenizer)
+    outside = next((i for i in ids if not 0 <= i < size), None)
+    if outside is not None:  # the tokenizer would decode it to "" or fail deep inside
+        raise CallError("INVALID_REQUEST", f"token id {outside} is outside the vocabulary (0 to {size - 1})")
+    return tokenizer.decode(ids)
+
+
+def _count_tokens(engine: Any, **req: Any) -> int:
+    """The prompt tokens of a completion prompt or of a chat, rendered as generate() / chat() render them."""
+    from . import requests
+
+    try:
+        rendered = requests.engine_input(engine.llm, req)
+    except Exception as exc:  # noqa: BLE001 - a chat template that fails fails the call, as it fails chat()
+        code = "CHAT_TEMPLATE_MISSING" if "chat template" in str(exc).lower() else "INVALID_REQUEST"
+        raise CallError(code, f"{type(exc).__name__}: {exc}") from exc
+    return len(rendered["prompt_token_ids"])
 
 
 def _sleep(engine: Any, level: int = 1) -> bool:
@@ -75,6 +96,8 @@ def _wake_up(engine: Any) -> bool:
 
 _METHODS = {
     "tokenize": _tokenize,
+    "detokenize": _detokenize,
+    "count_tokens": _count_tokens,
     "sleep": _sleep,
     "memory": lambda engine: engine.memory(),
     "wake_up": _wake_up,

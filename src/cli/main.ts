@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 /** The `vllm-node` command line: generate / chat / extract over JSONL, bench, doctor. */
-import { createReadStream, readFileSync } from 'node:fs';
+import { accessSync, constants, createReadStream, readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 
+import type { z } from 'zod';
+
+import { resolveEngineOptions } from '../config.js';
 import { Engine } from '../engine.js';
 import { VllmError } from '../errors.js';
-import { extractWith, fromJsonSchema } from '../extract.js';
+import { extractWith, fromJsonSchema, type ExtractOptions } from '../extract.js';
 import { ModelManager } from '../model-manager.js';
-import type { EngineOptionsInput } from '../options.js';
+import { checkModel } from '../model-path.js';
+import { ExtractOptionsSchema, type EngineOptionsInput, type SamplingOptions } from '../options.js';
+import { parseCallOptions, parseSamplingOptions } from '../sampling.js';
 import { cpuProfile } from '../profiles.js';
 import { warmEngine } from '../warmup.js';
 import { doctor } from './doctor.js';
@@ -54,11 +59,59 @@ async function open(o: Common, extra: Partial<EngineOptionsInput> = {}): Promise
   return Engine.create({ ...(o.model ? { model: o.model } : {}), ...overrides(o, extra) }, createOptions(o));
 }
 
-function sampling(o: Common) {
-  return { ...(o.maxTokens ? { maxTokens: Number(o.maxTokens) } : {}), ...(o.temperature ? { temperature: Number(o.temperature) } : {}) };
+/** A number flag's value; INVALID_OPTIONS naming the flag for anything else. */
+function numberFlag(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new VllmError('INVALID_OPTIONS', `Invalid option ${flag}: expected a number, received ${JSON.stringify(text)}`, { option: flag });
+  return n;
+}
+
+/** Checks flag values against the options schema, before anything starts; the message names the flag. */
+function checkFlags<T>(flags: Record<string, string>, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    const flag = err instanceof VllmError && err.option !== undefined ? flags[err.option] : undefined;
+    if (!flag || !(err instanceof VllmError)) throw err;
+    throw new VllmError(err.code, err.message.replace(`"${err.option}"`, flag), { option: flag });
+  }
+}
+
+const SAMPLING_FLAGS = { maxTokens: '--max-tokens', temperature: '--temperature' };
+
+/** --max-tokens and --temperature as per-call options, checked. */
+function sampling(o: Common): SamplingOptions {
+  const options: SamplingOptions = {};
+  if (o.maxTokens !== undefined) options.maxTokens = numberFlag('--max-tokens', o.maxTokens);
+  if (o.temperature !== undefined) options.temperature = numberFlag('--temperature', o.temperature);
+  return checkFlags(SAMPLING_FLAGS, () => parseSamplingOptions(options));
+}
+
+/** A file a flag names, checked readable before the engine starts. */
+function checkFile(flag: string, file: string): string {
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a file');
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    throw new VllmError('INVALID_OPTIONS', `Invalid option ${flag}: cannot read ${file} (${why})`, { option: flag });
+  }
+  return file;
+}
+
+/**
+ * Everything a run reads, checked before the engine starts (~20 s): the flags, the files they name, the config
+ * file and the model folder.
+ */
+function preflight(o: Common & { input?: string }, extra: Partial<EngineOptionsInput> = {}): void {
+  if (o.input !== undefined && o.input !== '-') checkFile('--input', o.input);
+  if (o.config !== undefined) checkFile('--config', o.config);
+  const resolved = resolveEngineOptions({ ...(o.model ? { model: o.model } : {}), ...overrides(o, extra) }, createOptions(o));
+  checkModel(resolved.model);
 }
 
 async function runBatch(o: Common & { input?: string }, each: (engine: Engine, item: unknown) => Promise<unknown>): Promise<void> {
+  preflight(o);
   const items = await readJsonl(o.input);
   const engine = await open(o);
   const bar = progress(items.length);
@@ -87,31 +140,63 @@ const common = (c: Command) =>
     .option('-c, --config <file>', 'YAML config file')
     .option('--cpu', 'CPU settings (no fp8, small KV cache)');
 
-common(program.command('generate').description('each line: {"prompt": "..."} or a plain string → {"text": ...}')).action((o) =>
-  runBatch(o, async (engine, item) => {
+common(program.command('generate').description('each line: {"prompt": "..."} or a plain string → {"text": ...}')).action((o) => {
+  const options = sampling(o);
+  return runBatch(o, async (engine, item) => {
     const prompt = typeof item === 'string' ? item : (item as { prompt: string }).prompt;
-    const r = await engine.generateDetailed(prompt, sampling(o));
+    const r = await engine.generateDetailed(prompt, options);
     return { text: r.text, finishReason: r.finishReason, outputTokens: r.outputTokens };
-  }),
-);
-common(program.command('chat').description('each line: {"messages": [...]} → {"text": ...}')).action((o) =>
-  runBatch(o, async (engine, item) => ({ text: await engine.chat((item as { messages: never }).messages, sampling(o)) })),
-);
-common(program.command('extract').description('each line: {"input": "..."} or a string → the JSON value').requiredOption('-s, --schema <file>', 'JSON Schema file')).action((o) => {
-  const jsonSchema = JSON.parse(readFileSync(o.schema, 'utf8')) as Record<string, unknown>;
+  });
+});
+common(program.command('chat').description('each line: {"messages": [...]} → {"text": ...}')).action((o) => {
+  const options = sampling(o);
+  return runBatch(o, async (engine, item) => ({ text: await engine.chat((item as { messages: never }).messages, options) }));
+});
+
+/** The --schema file: a JSON Schema object, and the zod schema that validates output against it. */
+function schemaFile(file: string): { jsonSchema: Record<string, unknown>; schema: z.ZodType } {
+  let jsonSchema: unknown;
+  try {
+    jsonSchema = JSON.parse(readFileSync(checkFile('--schema', file), 'utf8'));
+  } catch (err) {
+    if (err instanceof VllmError) throw err;
+    throw new VllmError('INVALID_OPTIONS', `Invalid option --schema: ${file} is not JSON (${(err as Error).message})`, { option: '--schema' });
+  }
+  if (typeof jsonSchema !== 'object' || jsonSchema === null || Array.isArray(jsonSchema)) {
+    throw new VllmError('INVALID_OPTIONS', `Invalid option --schema: ${file} holds ${Array.isArray(jsonSchema) ? 'an array' : String(jsonSchema)}, not a JSON Schema object`, { option: '--schema' });
+  }
   // Converted before the engine starts: a schema zod cannot validate with fails at once.
-  const schema = fromJsonSchema(jsonSchema);
+  return { jsonSchema: jsonSchema as Record<string, unknown>, schema: fromJsonSchema(jsonSchema as Record<string, unknown>) };
+}
+
+common(
+  program
+    .command('extract')
+    .description('each line: {"input": "..."} or a string → the JSON value (an input too long for the context is cut to fit)')
+    .requiredOption('-s, --schema <file>', 'JSON Schema file')
+    .option('--max-input-tokens <n>', 'cut each input to at most this many tokens (default: what the context leaves)'),
+).action((o: Common & { schema: string; maxInputTokens?: string }) => {
+  const options: ExtractOptions = sampling(o);
+  if (o.maxInputTokens !== undefined) {
+    const maxInputTokens = numberFlag('--max-input-tokens', o.maxInputTokens);
+    checkFlags({ maxInputTokens: '--max-input-tokens' }, () => parseCallOptions(ExtractOptionsSchema, { maxInputTokens }));
+    options.maxInputTokens = maxInputTokens;
+  }
+  const { jsonSchema, schema } = schemaFile(o.schema);
   return runBatch(o, (engine, item) => {
     const input = typeof item === 'string' ? item : (item as { input: string }).input;
-    return extractWith(engine, input, schema, jsonSchema, sampling(o));
+    return extractWith(engine, input, schema, jsonSchema, options);
   });
 });
 common(program.command('bench').description('N concurrent requests; prints output tokens/s').option('-n, --requests <n>', 'requests', '64')).action(async (o) => {
+  const n = numberFlag('--requests', o.requests);
+  if (!Number.isInteger(n) || n < 1) throw new VllmError('INVALID_OPTIONS', `Invalid option --requests: expected a positive integer, received ${o.requests}`, { option: '--requests' });
+  const { maxTokens = 64 } = sampling(o);
+  preflight(o);
   const engine = await open(o);
   try {
-    const n = Number(o.requests);
     const t = performance.now();
-    const rs = await Promise.all(Array.from({ length: n }, (_, i) => engine.generateDetailed(`Request ${i}: write a job title.`, { maxTokens: Number(o.maxTokens ?? 64), ignoreEos: true })));
+    const rs = await Promise.all(Array.from({ length: n }, (_, i) => engine.generateDetailed(`Request ${i}: write a job title.`, { maxTokens, ignoreEos: true })));
     const s = (performance.now() - t) / 1000;
     const tokens = rs.reduce((a, r) => a + r.outputTokens, 0);
     console.log(JSON.stringify({ requests: n, seconds: +s.toFixed(3), outputTokensPerSecond: +(tokens / s).toFixed(1) }));
@@ -141,6 +226,7 @@ program
       }
       return;
     }
+    checkFlags({ sleepMode: '--sleep-mode' }, () => preflight(o, extra));
     const engine = await open(o, extra);
     try {
       console.log(JSON.stringify(await warmEngine(engine)));
@@ -162,6 +248,8 @@ program
   });
 
 program.parseAsync().catch((err: unknown) => {
-  console.error(err instanceof VllmError ? `${err.code}: ${err.message}` : err);
+  // One line for what a user got wrong (typed errors, a file the system could not read); the whole error otherwise.
+  const system = err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+  console.error(err instanceof VllmError ? `${err.code}: ${err.message}` : system ? `ERROR: ${(err as Error).message}` : err);
   process.exit(1);
 });
