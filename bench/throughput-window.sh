@@ -9,8 +9,9 @@
 # Environment (defaults): VLLM_NODE_GPU_MODELS (/tmp/models; the qwen3-4b shape is built there when missing),
 #   TP_WORKLOADS (seed,c1024,c4096,extraction,single), TP_ROUNDS (10), TP_MIN_ROUND_S (5), TP_GPU_MEM (0.28),
 #   TP_PATHS (plain,node,serve; add ref for the reference_generate diagnostic), TP_EAGER=1 (enforce_eager everywhere),
-#   TP_SEPARATE=1 (one Node process per workload, each starting its three engines: slower, but one failure costs
-#   one workload only), TP_ARGS (more flags for bench/throughput.mjs, e.g. "--engine-arg max_num_seqs=1024").
+#   TP_JSON_PINNED=1 (then the extraction workload again with vllm-node's structured_outputs_config given to all
+#   three paths, into DIR/extraction-pinned), TP_SEPARATE=1 (one Node process per workload, each starting its three
+#   engines: slower, but one failure costs one workload only), TP_ARGS (more flags for bench/throughput.mjs, e.g. "--engine-arg max_num_seqs=1024").
 # One process for all workloads starts each engine once (~1-2 min each with warm caches, more on a fresh host); the
 # rounds themselves take roughly 3 min (seed), 4 (c1024), 8 (c4096), 3 (extraction), 3 (single) on an H200.
 set -uo pipefail
@@ -52,5 +53,14 @@ else
   step "throughput.mjs --workloads $workloads"
   node bench/throughput.mjs --workloads "$workloads" --out "$dir" "${flags[@]}" > "$dir/throughput.log" 2>&1
   step "throughput.mjs rc=$?"
+fi
+if [[ ${TP_JSON_PINNED:-0} == 1 ]]; then
+  # The extraction workload again with vllm-node's structured-output setting given to all three paths (like for like:
+  # vLLM's xgrammar reads disable_any_whitespace engine-wide; plain vLLM and vllm serve default to whitespace allowed).
+  step "throughput.mjs --workloads extraction, structured_outputs_config pinned"
+  node bench/throughput.mjs --workloads extraction --out "$dir/extraction-pinned" "${flags[@]}" \
+    --engine-arg 'structured_outputs_config={"backend":"xgrammar","disable_any_whitespace":true}' > "$dir/throughput-extraction-pinned.log" 2>&1
+  step "extraction pinned rc=$?"
+  cat "$dir/extraction-pinned/throughput.md" >> "$dir/throughput.md" 2>/dev/null
 fi
 step "window done; markdown: $dir/throughput.md"

@@ -21,7 +21,7 @@
 //   --order rotate|random|fixed --seed 1 --bootstrap 10000 --gpu-mem 0.28 --max-model-len (GPU 4096, CPU 1024)
 //   --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
 //   --engine-arg key=value (repeatable, JSON values; given to all three engines) --serve-arg ARG (repeatable, vllm
-//   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1)
+//   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1) --dry-run (print what each path would be given, start nothing)
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -60,6 +60,7 @@ const { values: o } = parseArgs({
     port: { type: 'string', default: '8011' },
     out: { type: 'string' },
     gpu: { type: 'boolean', default: false },
+    'dry-run': { type: 'boolean', default: false },
   },
 });
 const GPU = Boolean(process.env.BENCH_GPU) || o.gpu;
@@ -439,7 +440,7 @@ const result = {
   settings: { rounds, warmups, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
   notes: {
     jsonSchema: 'plain: SamplingParams(structured_outputs=StructuredOutputsParams(json=schema)); serve: response_format json_schema; vllm-node: the jsonSchema option. vLLM\'s default for the first two allows free whitespace; vllm-node asks for compact JSON (disable_any_whitespace).',
-    serve: 'vllm serve with vLLM\'s defaults (uvicorn access log on), completions endpoint, text prompts; tokens counted from usage.completion_tokens. Its scheduler defaults are the API server\'s, which vLLM sets apart from LLM\'s (vllm/engine/arg_utils.py): on a 70-160 GB GPU max_num_batched_tokens 8192 against 16384, on the CPU max_num_seqs 128 against 256 and max_num_batched_tokens 2048 against 4096; --engine-arg pins them for all paths',
+    serve: 'vLLM\'s defaults otherwise (uvicorn access log on), the completions endpoint, text prompts; tokens counted from usage.completion_tokens. Its scheduler defaults are the API server\'s, which vLLM sets apart from LLM\'s (vllm/engine/arg_utils.py): on a 70-160 GB GPU max_num_batched_tokens 8192 against 16384, on the CPU max_num_seqs 128 against 256 and max_num_batched_tokens 2048 against 4096; --engine-arg pins them for all paths',
   },
   paths: {},
   workloads: [],
@@ -628,6 +629,15 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     log(`${sig}: closing the engines`);
     closeAll().finally(() => process.exit(130));
   });
+}
+
+if (o['dry-run']) {
+  const sizes = o.workloads.split(',').filter(Boolean).map((name) => {
+    const w = workload(name);
+    return { name, n: w.n, maxTokens: w.maxTokens, params: w.params, jsonSchema: Boolean(w.schema), promptChars: w.prompts[0].length };
+  });
+  console.log(JSON.stringify({ python, plain: engineArgs, node: { model, ...nodeOptions() }, serve: serveArgs(num(o.port, 'port')), workloads: sizes }, null, 2));
+  process.exit(0);
 }
 
 let rc = 0;
