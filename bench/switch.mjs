@@ -8,10 +8,15 @@
 //            the manager pins the model's first-sleep memory in the background (prepareSleep): the bench decodes
 //            once during that and once after, and otherwise waits BENCH_PIN_WAIT_S (30) before switching on.
 // The seed's configuration (fp8, fp8 KV, swapSpace 4, cap 0.9), maxModelLen 8192, compiled (BENCH_EAGER=1: eager).
+// `cap=14.4` sets gpuMemoryGiB (the seed's 16 GB laptop), `len=4096` maxModelLen, `offload=28` the cpu_offload_gb of a
+// 32B-fp8 entry (qwen3-32b-fp8). The card (CUDA_VISIBLE_DEVICES' first) is read by nvidia-smi every 200 ms from start
+// to end: each step logs the peak of its phase over what the card held before, and the end the peak per phase and
+// whether any sample passed the cap (ModelManager holds one budget for the card: models.memory() is logged too).
 // Each step appends to $OUT/switch.log as it goes; the summary goes to docs/benchmarks.md.
-//   node bench/switch.mjs /tmp/models warmup|switch [fast=0] [models=qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b]
-import { execFileSync } from 'node:child_process';
+//   node bench/switch.mjs /tmp/models warmup|switch [fast=0] [models=qwen3-4b,qwen3-8b,qwen3-4b,qwen3-32b] [cap=14.4] [len=4096] [offload=28]
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,8 +40,16 @@ function log(line) {
   lines.push(line);
 }
 const s = (t) => ((performance.now() - t) / 1000).toFixed(1);
-const base = { quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, trustRemoteCode: true, maxModelLen: 8192, fastStart, logLevel: 'info', enforceEager: process.env.BENCH_EAGER === '1' };
-const entry = (name) => ({ model: join(dir, name), ...(name.includes('32b') ? { engineArgs: { load_format: 'dummy' } } : {}) });
+const capGiB = arg('cap', undefined);
+const offloadGiB = Number(arg('offload', '0'));
+const base = {
+  quantization: 'fp8', kvCacheDtype: 'fp8', swapSpace: 4, trustRemoteCode: true, maxModelLen: Number(arg('len', '8192')), fastStart, logLevel: 'info', enforceEager: process.env.BENCH_EAGER === '1',
+  ...(capGiB ? { gpuMemoryGiB: Number(capGiB) } : {}),
+};
+const entry = (name) => ({
+  model: join(dir, name),
+  ...(name.includes('32b') ? { engineArgs: { load_format: 'dummy', ...(name.endsWith('-fp8') && offloadGiB > 0 ? { cpu_offload_gb: offloadGiB } : {}) } } : {}),
+});
 // The card this process runs on (CUDA_VISIBLE_DEVICES' first entry): used MiB, as nvidia-smi reports it.
 const card = (process.env.CUDA_VISIBLE_DEVICES ?? '0').split(',')[0];
 function cardMiB() {
@@ -46,6 +59,27 @@ function cardMiB() {
     return 'n/a';
   }
 }
+// nvidia-smi in its own loop: every reading tagged with the phase under way (the whole run, loading included).
+const samples = [];
+let cardPhase = 'before';
+const smi = spawn('nvidia-smi', ['-i', card, '--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '200'], { stdio: ['ignore', 'pipe', 'ignore'] });
+smi.on('error', () => {});
+createInterface({ input: smi.stdout }).on('line', (l) => Number.isFinite(Number(l.trim())) && samples.push({ used: Number(l.trim()), phase: cardPhase }));
+await sleep(600);
+const baseline = samples[0]?.used ?? 0;
+const capMiB = capGiB ? Number(capGiB) * 1024 : undefined;
+const peak = (p) => Math.max(0, ...samples.filter((x) => x.phase === p).map((x) => x.used)) - baseline;
+const enter = async (next) => {
+  const done = cardPhase;
+  cardPhase = next;
+  await sleep(250); // one more reading of the phase that ended
+  return peak(done);
+};
+const memoryLine = async (mgr) => {
+  const m = await mgr.memory();
+  const models = Object.entries(m.models).map(([n, x]) => `${n} ${x.state} ${x.cardMiB ?? '-'} MiB (cap ${x.capMiB ?? '-'}, pinned CPU ${x.pinnedCpuMiB} MiB)`).join(', ');
+  return `models.memory(): ${models}; ${m.card.applies ? `reserved ${m.card.reservedMiB} of ${m.card.capMiB} MiB` : m.card.reason}`;
+};
 const startNotes = (info) => info.notes.filter((n) => n.option === 'fastStart').map((n) => `${n.value}: ${n.applied ? 'applied' : 'not applied'}`).join('; ');
 
 let info;
@@ -63,9 +97,10 @@ if (phase === 'warmup') {
   const names = [...new Set(order)];
   const models = Object.fromEntries(names.map((n) => [n, entry(n)]));
   const t0 = performance.now();
+  cardPhase = `first start ${order[0]}`;
   const mgr = await ModelManager.create({ ...base, models, default: order[0] }, { configFile: false });
   info = mgr.engineOf(order[0]).info;
-  log(`fastStart ${fastStart}: ${order[0]} first start in this process: ${s(t0)} s (engine start ${info.startupSeconds} s); card ${cardMiB()}; ${startNotes(info)}`);
+  log(`fastStart ${fastStart}: ${order[0]} first start in this process: ${s(t0)} s (engine start ${info.startupSeconds} s); card ${cardMiB()} (baseline ${baseline}); peak ${await enter(`serving ${order[0]}`)} MiB over the baseline; ${startNotes(info)}`);
   const PIN_WAIT_MS = Number(process.env.BENCH_PIN_WAIT_S ?? 30) * 1000;
   let decodedWhilePinning = false;
   const decode = async (model) => {
@@ -80,8 +115,9 @@ if (phase === 'warmup') {
   }
   const seen = new Set([order[0]]);
   for (const name of order.slice(1)) {
-    const kind = seen.has(name) ? 'warm (asleep → awake)' : 'cold (not loaded in this process)';
+    const kind = seen.has(name) ? 'asleep or closed before' : 'cold (not loaded in this process)';
     seen.add(name);
+    await enter(`${mgr.current} → ${name}`);
     const t = performance.now();
     await mgr.use(name);
     const switched = s(t);
@@ -89,7 +125,10 @@ if (phase === 'warmup') {
     await mgr.generate('Hello', { model: name, maxTokens: 1, temperature: 0 });
     const e = mgr.engineOf(name).info;
     const ls = mgr.lastSwitch;
-    log(`switch → ${name}, ${kind}: ${switched} s to serving, + ${((performance.now() - first) / 1000).toFixed(3)} s to the first token (total ${s(t)} s): ${ls.from} ${ls.left} in ${ls.leaveSeconds} s, ${name} ${ls.kind === 'warm' ? 'woken' : 'started'} in ${ls.enterSeconds} s${kind.startsWith('cold') ? ` (engine start ${e.startupSeconds} s)` : ''}; card ${cardMiB()}; ${JSON.stringify(mgr.states)}`);
+    const how = ls.resizedFromMiB ? `started again (its cap ${ls.resizedFromMiB} MiB did not fit beside the sleepers)` : ls.kind === 'warm' ? 'woken' : 'started';
+    const budget = `${ls.capMiB !== undefined ? `; cap ${ls.capMiB} MiB` : ''}${ls.evicted ? `; closed to make room: ${ls.evicted.join(', ')}` : ''}`;
+    log(`switch → ${name} (${kind}), **${ls.kind}**: ${switched} s to serving, + ${((performance.now() - first) / 1000).toFixed(3)} s to the first token (total ${s(t)} s): ${ls.from} ${ls.left} in ${ls.leaveSeconds} s, ${name} ${how} in ${ls.enterSeconds} s${ls.kind === 'cold' ? ` (engine start ${e.startupSeconds} s)` : ''}${budget}; card ${cardMiB()}; peak of the switch ${await enter(`serving ${name}`)} MiB over the baseline; ${JSON.stringify(mgr.states)}`);
+    log(`  ${await memoryLine(mgr)}`);
     if (ls.sleepPrepared) log(`  ${name}'s first sleep prepared: ${JSON.stringify(ls.sleepPrepared)}`);
     if (ls.kind === 'cold' && ls.sleepPrepared?.applied) {
       // Does pinning in the background slow the model that serves meanwhile? The same batch during it and after.
@@ -105,13 +144,24 @@ if (phase === 'warmup') {
     }
   }
   const target = order[0];
+  await enter(`${mgr.current} → ${target}`);
   await mgr.use(target);
-  log(`decode on ${target} (fastStart ${fastStart}): ${await decode(target)}`);
+  await enter(`decode ${target}`);
+  log(`decode on ${target} (fastStart ${fastStart}): ${await decode(target)}; peak ${await enter('end')} MiB over the baseline`);
   log(`card after decode ${cardMiB()}`);
-  log(`states at the end: ${JSON.stringify(mgr.states)}; switches ${mgr.switches}`);
+  log(`states at the end: ${JSON.stringify(mgr.states)}; switches ${mgr.switches}; ${await memoryLine(mgr)}`);
   const tc = performance.now();
+  cardPhase = 'close';
   await mgr.close();
   log(`manager closed in ${s(tc)} s; card ${cardMiB()}`);
+  await sleep(250);
+  const phases = [...new Set(samples.map((x) => x.phase))].filter((p) => p !== 'before');
+  log(`peak per phase over the baseline (MiB; nvidia-smi every 200 ms, ${samples.length} samples): ${phases.map((p) => `${p} ${peak(p)}`).join('; ')}`);
+  if (capMiB !== undefined) {
+    const over = samples.filter((x) => x.used - baseline > capMiB);
+    log(`samples over the cap (${capMiB} MiB): ${over.length}${over.length ? ` (highest ${Math.max(...over.map((x) => x.used)) - baseline} MiB, in ${[...new Set(over.map((x) => x.phase))].join(', ')})` : ''}`);
+  }
   record(`Model switching (bench/switch.mjs switch, fastStart ${fastStart})`, info, lines);
 }
+smi.kill();
 process.exit(0);

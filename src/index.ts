@@ -18,5 +18,18 @@ export type { TextGenerator, ChatCallOptions } from './generator.js';
 export type { TokenizeOptions, CountTokensOptions, InputTruncation } from './tokens.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';
 export { Router, type RouterOptions } from './router.js';
-export { ModelManager, type ModelManagerOptions, type ModelCallOptions, type SwitchTiming, type ModelState } from './model-manager.js';
+export {
+  ModelManager,
+  type ModelManagerOptions,
+  type ModelManagerCreateOptions,
+  type ModelCallOptions,
+  type SwitchTiming,
+  type ModelState,
+  type ModelManagerMemory,
+  type ModelMemory,
+  type CardBudget,
+  type CapSetting,
+  type EngineFactory,
+  type ManagedEngine,
+} from './model-manager.js';
 export { warmEngine, warmState, vllmCacheRoot, type WarmRecord } from './warmup.js';

@@ -1,130 +1,91 @@
 /**
  * Several named models behind one TextGenerator, one awake engine at a time (per GPU): the seed's model manager
- * with seamless switching.
+ * with seamless switching, under one memory budget for the card.
  *
- * Switching policy (README, "Model manager"):
- * - A call names its model (`options.model`, else the current one). It is served at once when that model is
- *   awake and no other model has calls waiting; otherwise it waits in one FIFO queue.
- * - A switch starts only when the model being left has finished everything it admitted (nothing is aborted,
- *   nothing is answered by the wrong model). The next model is the one whose oldest call has waited longest,
- *   and every waiting call for it is admitted at once: a mixed burst costs at most one switch per model, not
- *   one per call.
- * - The model left sleeps (vLLM sleep mode, where the platform has it: weights to CPU memory, KV cache
- *   dropped, GPU memory returned) or is closed; sleeping models beyond `sleepBudgetGiB` of CPU memory are
- *   closed, least recently used first. Its GPU memory is back before the next model wakes or starts.
- * - A model that fails to load rejects only the calls waiting for it; the manager goes on with the others.
+ * Three parts (README, "Model manager"):
+ * - the scheduler (model-scheduler.ts): which calls are admitted and which model comes next;
+ * - the residency (model-residency.ts): each model's state and what it holds, the card's budget, and the decisions
+ *   that follow from them (the cap a model starts under, which sleeper to close, whether a model fits at all);
+ * - this class: the public calls, and the switch itself: the model left sleeps (vLLM sleep mode, where the platform
+ *   has it: weights to CPU memory, KV cache dropped, GPU memory returned but for its CUDA context and graph pool) or
+ *   is closed; its memory on the card is measured after its sleep; the model entered wakes (or is started again under
+ *   what the sleepers leave, when it was sized beside others), or starts under the budget minus what the sleepers
+ *   hold, after the least recently used sleepers have been closed where it does not fit; a model that cannot fit even
+ *   alone is refused with INSUFFICIENT_GPU_MEMORY, and the others keep serving. Engines come from an injected factory
+ *   (Engine.create by default); public types in model-manager-types.ts.
  */
 import { totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 import type { z } from 'zod';
 
-import { resolveModelCatalog, type ResolveOptions } from './config.js';
+import { resolveEngineOptions, resolveModelCatalog, type ResolveOptions } from './config.js';
 import { Engine, type CreateOptions } from './engine.js';
 import { VllmError } from './errors.js';
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
+import type { EngineFactory, ManagedEngine, ModelCallOptions, ModelManagerCreateOptions, ModelManagerMemory, ModelManagerOptions, SwitchTiming } from './model-manager-types.js';
+import { ModelResidency, type CapSetting, type ModelMemory, type ModelState } from './model-residency.js';
+import { ModelScheduler } from './model-scheduler.js';
 import type { EngineOptionsInput, SamplingOptions } from './options.js';
 import type { ChatMessage, GenerationResult, SleepPreparation } from './types.js';
 import { warmEngine, type WarmRecord } from './warmup.js';
 
-export interface ModelManagerOptions extends Partial<EngineOptionsInput> {
-  /** Named models; each entry takes the engine options, over the shared top-level ones. Default: YAML `inference.models`. */
-  models?: Record<string, Partial<EngineOptionsInput>>;
-  /** The model served when a call names none, before any switch. Default: env DEFAULT_MODEL, YAML `inference.default_model`, else the first. */
-  default?: string;
-  /** CPU memory that sleeping models' weights may take, in GiB; beyond it the least recently used are closed. Default: half of RAM. */
-  sleepBudgetGiB?: number;
-  /**
-   * After each start, pin the CPU memory of the model's first sleep in the background (`Engine.prepareSleep`), so
-   * that switching away from it is as fast the first time as later (within `sleepBudgetGiB`). Default: true.
-   */
-  prepareSleep?: boolean;
-}
-
-/** Per-call choice of model. */
-export interface ModelCallOptions {
-  model?: string;
-}
-
-/** A model's state in a ModelManager. */
-export type ModelState = 'unloaded' | 'awake' | 'asleep';
-
-/** Where the time of the last switch went: the model left (sleep or close) and the model entered (wake or start). */
-export interface SwitchTiming {
-  from: string | undefined;
-  to: string;
-  /** `cold`: started (not loaded before, or closed since); `warm`: woken from sleep. */
-  kind: 'cold' | 'warm';
-  /** How the model left gave its GPU memory back, and how long it took (0 when none was awake). */
-  left: 'slept' | 'closed' | 'none';
-  leaveSeconds: number;
-  enterSeconds: number;
-  /** After a cold switch where sleep mode exists: the CPU memory pinned for the new model's first sleep. */
-  sleepPrepared?: SleepPreparation;
-}
+export type { CapSetting, CardBudget, ModelMemory, ModelState } from './model-residency.js';
+export type { EngineFactory, ManagedEngine, ModelCallOptions, ModelManagerCreateOptions, ModelManagerMemory, ModelManagerOptions, SwitchTiming } from './model-manager-types.js';
 
 interface Entry {
   name: string;
   options: Partial<EngineOptionsInput>;
-  engine?: Engine | undefined;
-  state: ModelState;
-  lastUsed: number;
-  /** CPU memory held while asleep, bytes: what was pinned for its sleep where known, else its weights. */
-  sleepingBytes: number;
-  /** CPU memory pinned for its first sleep by prepareSleep, bytes (0: none). */
-  pinnedBytes: number;
-}
-
-interface Waiter {
-  name: string;
-  admit(engine: Engine): void;
-  reject(err: unknown): void;
+  engine?: ManagedEngine | undefined;
 }
 
 export class ModelManager implements TextGenerator {
   readonly #entries: Map<string, Entry>;
-  readonly #createOptions: ResolveOptions;
-  readonly #sleepBudget: number;
+  readonly #createOptions: Omit<CreateOptions, 'signal'>;
+  readonly #factory: EngineFactory;
+  readonly #residency: ModelResidency;
+  readonly #scheduler: ModelScheduler<ManagedEngine>;
   readonly #prepareSleep: boolean;
-  #current: string | undefined;
-  #inflight = 0;
-  #queue: Waiter[] = [];
-  #switching: Promise<void> | undefined;
   #closed = false;
   #switches = 0;
-  #tick = 0;
   #lastSwitch: SwitchTiming | undefined;
 
-  private constructor(entries: Map<string, Entry>, createOptions: ResolveOptions, sleepBudget: number, prepareSleep: boolean) {
+  private constructor(entries: Map<string, Entry>, createOptions: ModelManagerCreateOptions, residency: ModelResidency, prepareSleep: boolean) {
+    const { engineFactory, ...engineCreateOptions } = createOptions;
     this.#entries = entries;
-    this.#createOptions = createOptions;
-    this.#sleepBudget = sleepBudget;
+    this.#createOptions = engineCreateOptions;
+    this.#factory = engineFactory ?? ((options, opts) => Engine.create(options, opts));
+    this.#residency = residency;
     this.#prepareSleep = prepareSleep;
+    this.#scheduler = new ModelScheduler<ManagedEngine>({
+      switchTo: (name, from) => this.#switchTo(name, from),
+      onAdmit: (name) => this.#residency.touch(name),
+    });
   }
 
   /** Validates the catalog and loads the default model; resolves when it serves. */
-  static async create(options: ModelManagerOptions = {}, createOptions: Omit<CreateOptions, 'signal'> = {}): Promise<ModelManager> {
+  static async create(options: ModelManagerOptions = {}, createOptions: ModelManagerCreateOptions = {}): Promise<ModelManager> {
     const { models, default: def, sleepBudgetGiB, prepareSleep = true, ...shared } = options;
     const catalog = resolveModelCatalog({ models, default: def }, createOptions);
     const entries = new Map<string, Entry>();
-    for (const [name, entry] of Object.entries(catalog.models)) {
-      entries.set(name, { name, options: { sleepMode: 'auto', ...shared, ...entry }, state: 'unloaded', lastUsed: 0, sleepingBytes: 0, pinnedBytes: 0 });
-    }
+    for (const [name, entry] of Object.entries(catalog.models)) entries.set(name, { name, options: { sleepMode: 'auto', ...shared, ...entry } });
     if (sleepBudgetGiB !== undefined && !(sleepBudgetGiB >= 0)) {
       throw new VllmError('INVALID_OPTIONS', `Invalid option "sleepBudgetGiB": expected a number >= 0, received ${String(sleepBudgetGiB)}`, { option: 'sleepBudgetGiB' });
     }
     if (typeof prepareSleep !== 'boolean') {
       throw new VllmError('INVALID_OPTIONS', `Invalid option "prepareSleep": expected a boolean, received ${String(prepareSleep)}`, { option: 'prepareSleep' });
     }
-    const manager = new ModelManager(entries, createOptions, (sleepBudgetGiB ?? totalmem() / 2 ** 31) * 2 ** 30, prepareSleep);
+    // The card's budget: the top-level cap (or env/YAML, or the default), for every model awake or asleep.
+    const residency = new ModelResidency([...entries.keys()], capSetting(shared, createOptions), (sleepBudgetGiB ?? totalmem() / 2 ** 31) * 2 ** 30);
+    const manager = new ModelManager(entries, createOptions, residency, prepareSleep);
     await manager.use(catalog.default);
     return manager;
   }
 
-  /** The model that serves now (or is being switched to). */
+  /** The model that serves now (or is being switched to; after a switch that failed, the model still awake). */
   get current(): string | undefined {
-    return this.#current;
+    return this.#scheduler.current ?? this.#residency.awake();
   }
 
   /** The names of the models, in catalog order. */
@@ -144,17 +105,36 @@ export class ModelManager implements TextGenerator {
 
   /** Each model's state: unloaded, awake or asleep. */
   get states(): Record<string, ModelState> {
-    return Object.fromEntries([...this.#entries.values()].map((e) => [e.name, e.state]));
+    return this.#residency.states();
   }
 
   /** The engine of a model that is loaded (awake or asleep), for engine-level calls (info, memory). */
   engineOf(name: string): Engine | undefined {
-    return this.#entry(name).engine;
+    return this.#entry(name).engine as Engine | undefined;
+  }
+
+  /**
+   * The card's budget and what each model holds, awake or asleep: on the card (the awake one measured now, a
+   * sleeping one as measured after its sleep) and in CPU memory (pinned for its sleep; offloaded weights).
+   * On the CPU backend there is no card: `card.applies` is false and says why.
+   */
+  async memory(): Promise<ModelManagerMemory> {
+    const models: Record<string, ModelMemory> = {};
+    for (const [name, entry] of this.#entries) {
+      let awakeMiB: number | undefined;
+      if (this.#residency.state(name) === 'awake' && entry.engine && this.#residency.cardCapMiB !== undefined) {
+        const measured = await entry.engine.memory().then((m) => m.measuredMiB, () => undefined);
+        if (typeof measured === 'number') awakeMiB = this.#residency.footprint(name, measured);
+      }
+      models[name] = this.#residency.model(name, awakeMiB);
+    }
+    return { card: this.#residency.card(), models };
   }
 
   /** Switches to `name` explicitly (waiting for the current model's calls); resolves when it serves. */
   async use(name: string): Promise<void> {
-    this.#release(await this.#acquire(name));
+    await this.#acquire(name);
+    this.#scheduler.release();
   }
 
   generate(prompt: string, options?: SamplingOptions & ModelCallOptions): Promise<string> {
@@ -185,11 +165,11 @@ export class ModelManager implements TextGenerator {
   /**
    * Warms the named models (default: all), one after the other: each is loaded (building the caches a later start
    * reads; see `vllm-node warmup`) and answers a short generation; then the model that was current is current
-   * again. Where sleep mode exists the models stay loaded and asleep, so that switching to them later takes
-   * about a second; elsewhere they are closed as switching closes them.
+   * again. Where sleep mode exists the models stay loaded and asleep (as the card's budget allows), so that
+   * switching to them later takes about a second; elsewhere they are closed as switching closes them.
    */
   async warmup(names: readonly string[] = this.names): Promise<(WarmRecord & { name: string; switchSeconds: number })[]> {
-    const before = this.#current;
+    const before = this.current;
     const out: (WarmRecord & { name: string; switchSeconds: number })[] = [];
     for (const name of names) {
       const t = performance.now();
@@ -197,37 +177,30 @@ export class ModelManager implements TextGenerator {
       const switchSeconds = +((performance.now() - t) / 1000).toFixed(3);
       const engine = await this.#acquire(name);
       try {
-        out.push({ name, switchSeconds, ...(await warmEngine(engine)) });
+        out.push({ name, switchSeconds, ...(await warmEngine(engine as Engine)) });
       } finally {
-        this.#release(engine);
+        this.#scheduler.release();
       }
     }
-    if (before !== undefined && before !== this.#current) await this.use(before);
+    if (before !== undefined && before !== this.current) await this.use(before);
     return out;
   }
 
   /** True when the current model answers a one-token generation. Never throws; never switches. */
   async health(): Promise<boolean> {
-    const engine = this.#current ? this.#entries.get(this.#current)?.engine : undefined;
-    return !this.#closed && engine !== undefined && this.#entries.get(this.#current!)?.state === 'awake' ? engine.health() : false;
+    const serving = this.#scheduler.serving;
+    return !this.#closed && serving !== undefined ? serving.engine.health() : false;
   }
 
   /** Rejects waiting calls with ENGINE_CLOSED, lets admitted ones end as their engine closes, closes every engine. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = new VllmError('ENGINE_CLOSED', 'the model manager was closed');
-    for (const w of this.#queue.splice(0)) w.reject(closed);
-    await this.#switching?.catch(() => {});
-    await Promise.all([...this.#entries.values()].map(async (e) => {
-      const engine = e.engine;
-      e.engine = undefined;
-      e.state = 'unloaded';
-      await engine?.close();
-    }));
+    await this.#scheduler.close(new VllmError('ENGINE_CLOSED', 'the model manager was closed'));
+    await Promise.all(this.names.map((name) => this.#unload(name)));
   }
 
-  // -- scheduling --------------------------------------------------------------------------------------
+  // -- calls -------------------------------------------------------------------------------------------
 
   #entry(name: string): Entry {
     const entry = this.#entries.get(name);
@@ -237,129 +210,179 @@ export class ModelManager implements TextGenerator {
     return entry;
   }
 
-  async #with<T, O extends ModelCallOptions>(options: O | undefined, call: (engine: Engine, rest: Omit<O, 'model'>) => Promise<T>): Promise<T> {
-    const { model, ...rest } = options ?? ({} as O);
-    const engine = await this.#acquire(model ?? this.#current ?? this.names[0]!);
-    try {
-      return await call(engine, rest);
-    } finally {
-      this.#release(engine);
-    }
-  }
-
-  async *#withStream<O extends ModelCallOptions>(options: O | undefined, make: (engine: Engine, rest: Omit<O, 'model'>) => AsyncIterable<string>): AsyncIterable<string> {
-    const { model, ...rest } = options ?? ({} as O);
-    const engine = await this.#acquire(model ?? this.#current ?? this.names[0]!);
-    try {
-      yield* make(engine, rest);
-    } finally {
-      this.#release(engine);
-    }
-  }
-
-  #acquire(name: string): Promise<Engine> {
+  #acquire(name: string): Promise<ManagedEngine> {
     if (this.#closed) return Promise.reject(new VllmError('ENGINE_CLOSED', 'the model manager was closed'));
-    let entry: Entry;
     try {
-      entry = this.#entry(name);
+      this.#entry(name);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (!this.#switching && this.#current === name && entry.state === 'awake' && entry.engine && this.#queue.length === 0) {
-      this.#inflight++;
-      entry.lastUsed = ++this.#tick;
-      return Promise.resolve(entry.engine);
-    }
-    return new Promise<Engine>((resolve, reject) => {
-      this.#queue.push({ name, admit: resolve, reject });
-      this.#pump();
-    });
+    return this.#scheduler.acquire(name);
   }
 
-  #release(_engine: Engine): void {
-    this.#inflight--;
-    this.#pump();
-  }
-
-  #pump(): void {
-    if (this.#switching || this.#closed || this.#queue.length === 0) return;
-    const next = this.#queue[0]!.name;
-    const entry = this.#entries.get(next)!;
-    if (next === this.#current && entry.state === 'awake' && entry.engine) {
-      this.#admitAll(entry);
-      return;
-    }
-    if (this.#inflight > 0) return; // the model being left finishes what it admitted
-    this.#switching = this.#switchTo(entry)
-      .then(
-        () => this.#admitAll(entry),
-        (err: unknown) => {
-          for (const w of this.#take(next)) w.reject(err);
-        },
-      )
-      .finally(() => {
-        this.#switching = undefined;
-        this.#pump();
-      });
-  }
-
-  #take(name: string): Waiter[] {
-    const taken = this.#queue.filter((w) => w.name === name);
-    this.#queue = this.#queue.filter((w) => w.name !== name);
-    return taken;
-  }
-
-  #admitAll(entry: Entry): void {
-    for (const w of this.#take(entry.name)) {
-      this.#inflight++;
-      entry.lastUsed = ++this.#tick;
-      w.admit(entry.engine!);
+  async #with<T, O extends ModelCallOptions>(options: O | undefined, call: (engine: ManagedEngine, rest: Omit<O, 'model'>) => Promise<T>): Promise<T> {
+    const { model, ...rest } = options ?? ({} as O);
+    const engine = await this.#acquire(model ?? this.current ?? this.names[0]!);
+    try {
+      return await call(engine, rest);
+    } finally {
+      this.#scheduler.release();
     }
   }
 
-  async #switchTo(entry: Entry): Promise<void> {
-    const leaving = this.#current !== undefined ? this.#entries.get(this.#current) : undefined;
+  async *#withStream<O extends ModelCallOptions>(options: O | undefined, make: (engine: ManagedEngine, rest: Omit<O, 'model'>) => AsyncIterable<string>): AsyncIterable<string> {
+    const { model, ...rest } = options ?? ({} as O);
+    const engine = await this.#acquire(model ?? this.current ?? this.names[0]!);
+    try {
+      yield* make(engine, rest);
+    } finally {
+      this.#scheduler.release();
+    }
+  }
+
+  // -- switching ---------------------------------------------------------------------------------------
+
+  /**
+   * The scheduler's switch: the model that served (`from`, if any) has finished its calls; `name` serves when this
+   * resolves. The model to leave is the one the residency has awake (a switch that failed may have left one awake).
+   */
+  async #switchTo(name: string, from: string | undefined): Promise<ManagedEngine> {
+    const entry = this.#entries.get(name)!;
+    const awake = this.#residency.awake();
+    if (awake === name) return entry.engine!; // still awake after a switch away from it failed before leaving it
+    // Refused before under all the budget can give it: refused now, before the model serving is put to sleep for it.
+    const outright = entry.engine ? undefined : this.#residency.refusedOutright(name, capSetting(entry.options, this.#createOptions));
+    if (outright) throw this.#refusal(name, outright, [], undefined);
     const t0 = performance.now();
     let left: SwitchTiming['left'] = 'none';
-    if (leaving && leaving !== entry && leaving.state === 'awake') left = await this.#leave(leaving);
+    if (awake !== undefined) left = await this.#leave(awake);
     const t1 = performance.now();
-    const kind = entry.state === 'asleep' ? 'warm' : 'cold';
-    this.#current = entry.name;
-    let sleepPrepared: SleepPreparation | undefined;
-    if (entry.state === 'asleep' && entry.engine) {
-      await entry.engine.wakeUp();
-      entry.state = 'awake';
-      entry.sleepingBytes = 0;
-    } else if (entry.state === 'unloaded') {
+    const evicted: string[] = [];
+    let resizedFromMiB: number | undefined;
+    while (this.#residency.state(name) === 'asleep') {
+      const plan = this.#residency.planWake(name);
+      if (plan.kind === 'evict') {
+        await this.#unload(plan.name);
+        evicted.push(plan.name);
+        continue;
+      }
+      if (plan.kind === 'resize') {
+        resizedFromMiB = plan.fromMiB;
+        await this.#unload(name); // started again below, under what the sleepers leave
+        break;
+      }
       try {
-        entry.engine = await Engine.create(entry.options, this.#createOptions);
+        await entry.engine!.wakeUp();
       } catch (err) {
-        this.#current = undefined;
+        await this.#unload(name); // an engine that cannot wake serves no more: the next call starts it again
         throw err;
       }
-      entry.state = 'awake';
-      sleepPrepared = await this.#prepare(entry.engine);
-      entry.pinnedBytes = sleepPrepared?.applied ? (sleepPrepared.pinnedBytes ?? 0) : 0;
+      this.#residency.woke(name);
+    }
+    const kind = this.#residency.state(name) === 'awake' ? 'warm' : 'cold';
+    let sleepPrepared: SleepPreparation | undefined;
+    if (kind === 'cold') {
+      entry.engine = await this.#start(entry, evicted);
+      sleepPrepared = await this.#prepare(entry);
     }
     this.#switches++;
     const s = (ms: number) => Math.round(ms) / 1000;
-    this.#lastSwitch = { from: leaving?.name, to: entry.name, kind, left, leaveSeconds: s(t1 - t0), enterSeconds: s(performance.now() - t1), ...(sleepPrepared ? { sleepPrepared } : {}) };
+    const capMiB = this.#residency.cardCapMiB !== undefined ? this.#residency.model(name).capMiB : null;
+    this.#lastSwitch = {
+      from: awake ?? from, to: name, kind, left, leaveSeconds: s(t1 - t0), enterSeconds: s(performance.now() - t1),
+      ...(sleepPrepared ? { sleepPrepared } : {}),
+      ...(capMiB !== null ? { capMiB } : {}),
+      ...(evicted.length > 0 ? { evicted } : {}),
+      ...(resizedFromMiB !== undefined ? { resizedFromMiB } : {}),
+    };
     if (this.#closed) throw new VllmError('ENGINE_CLOSED', 'the model manager was closed');
+    return entry.engine!;
   }
 
-  async #leave(entry: Entry): Promise<'slept' | 'closed'> {
-    const engine = entry.engine!;
-    if (engine.info.requested.enable_sleep_mode === true) {
-      await engine.sleep(1);
-      entry.state = 'asleep';
-      entry.sleepingBytes = Math.max(entry.pinnedBytes, weightBytes(engine));
-      await this.#enforceSleepBudget();
-      return 'slept';
+  /**
+   * The model left gives the card back: it sleeps where its engine has sleep mode, and what it still holds is
+   * measured; else (or when the sleep or the measurement fails) it is closed.
+   */
+  async #leave(name: string): Promise<'slept' | 'closed'> {
+    const engine = this.#entries.get(name)!.engine!;
+    if (engine.info.requested.enable_sleep_mode !== true) {
+      await this.#unload(name);
+      return 'closed';
     }
-    entry.engine = undefined;
-    entry.state = 'unloaded';
-    await engine.close();
-    return 'closed';
+    try {
+      await engine.sleep(1);
+      this.#residency.slept(name, weightBytes(engine));
+      if (this.#residency.cardCapMiB !== undefined) {
+        const measured = (await engine.memory()).measuredMiB;
+        if (typeof measured !== 'number') throw new Error('no measurement');
+        this.#residency.measuredAsleep(name, measured);
+      }
+    } catch {
+      // Asleep but not measured, or not asleep: what it holds is unknown, and the budget counts nothing unknown.
+      await this.#unload(name);
+      return 'closed';
+    }
+    for (const over of this.#residency.overSleepBudget()) await this.#unload(over);
+    return this.#residency.state(name) === 'asleep' ? 'slept' : 'closed';
+  }
+
+  /**
+   * Starts `entry` cold under the card's budget: the residency gives the cap (the budget minus what the sleepers
+   * hold) or names the sleeper to close first; a start refused for memory is recorded and planned again, until it
+   * starts or the residency refuses it.
+   */
+  async #start(entry: Entry, evicted: string[]): Promise<ManagedEngine> {
+    const own = capSetting(entry.options, this.#createOptions);
+    let refusal: unknown;
+    // Each refusal raises what the model is known to need and each eviction frees a sleeper: this ends.
+    for (let attempt = 0; attempt <= 2 * this.#entries.size + 1; attempt++) {
+      const plan = this.#residency.planStart(entry.name, own);
+      if (plan.kind === 'evict') {
+        await this.#unload(plan.name);
+        evicted.push(plan.name);
+        continue;
+      }
+      if (plan.kind === 'refuse') throw this.#refusal(entry.name, plan.reason, evicted, refusal);
+      let options = entry.options;
+      if (plan.override) {
+        const { gpuMemoryGiB: _g, gpuMemoryUtilization: _u, ...rest } = entry.options;
+        options = { ...rest, ...plan.override };
+      }
+      let engine: ManagedEngine;
+      try {
+        engine = await this.#factory(options, this.#createOptions);
+      } catch (err) {
+        if (err instanceof VllmError && err.code === 'INSUFFICIENT_GPU_MEMORY' && this.#residency.cardCapMiB !== undefined) {
+          this.#residency.refused(entry.name, plan.capMiB);
+          refusal = err;
+          continue;
+        }
+        throw err;
+      }
+      const [source, value] = Object.entries(plan.override ?? {})[0] ?? [];
+      const given: CapSetting | undefined = source ? { source: source as CapSetting['source'], value: value! } : own;
+      // The engine's own notes say what it was given; this one says why (never a requested setting changed silently).
+      if (plan.reason && source) engine.info.notes.push({ option: source, applied: true, value, reason: plan.reason });
+      const m = engine.info.memory;
+      this.#residency.started(
+        entry.name,
+        { platform: engine.info.device.platform, capMiB: m.capMiB, reserveMiB: m.reserveMiB, vllmGpuMemoryUtilization: m.vllmGpuMemoryUtilization, cpuOffloadGiB: m.cpuOffloadGiB, kvCacheMiB: m.kvCacheMiB, kvCacheTokens: m.kvCacheTokens, maxModelLen: engine.info.maxModelLen },
+        given,
+        plan.reason,
+      );
+      return engine;
+    }
+    throw this.#refusal(entry.name, 'it was refused at every cap tried', evicted, refusal);
+  }
+
+  #refusal(name: string, reason: string, evicted: string[], cause: unknown): VllmError {
+    const closed = evicted.length > 0 ? `; closed to make room, least recently used first: ${evicted.map((n) => `"${n}"`).join(', ')}` : '';
+    const said = cause instanceof Error ? ` The engine's refusal: ${cause.message}` : '';
+    return new VllmError(
+      'INSUFFICIENT_GPU_MEMORY',
+      `Model "${name}" does not fit the card's memory budget (${this.#residency.describeCard()}, for every model of this manager awake or asleep): ${reason}. On the card now: ${this.#residency.describeHeld()}${closed}.${said}`,
+      { cause },
+    );
   }
 
   /**
@@ -367,39 +390,44 @@ export class ModelManager implements TextGenerator {
    * sleepers (counted by its weights: the pinned size, known afterwards, is 1.1–1.4× that, up to 2×). Not for a
    * catalog of one model, which never sleeps.
    */
-  async #prepare(engine: Engine): Promise<SleepPreparation | undefined> {
+  async #prepare(entry: Entry): Promise<SleepPreparation | undefined> {
+    const engine = entry.engine!;
     if (!this.#prepareSleep || this.#entries.size < 2 || engine.info.requested.enable_sleep_mode !== true) return undefined;
-    if (this.#asleep().reduce((n, e) => n + e.sleepingBytes, 0) + weightBytes(engine) > this.#sleepBudget) {
+    if (!this.#residency.canPin(weightBytes(engine))) {
       return { applied: false, reason: 'its weights and the sleeping models\' would pass sleepBudgetGiB' };
     }
+    let prepared: SleepPreparation;
     try {
-      return await engine.prepareSleep();
+      prepared = await engine.prepareSleep();
     } catch (err) {
       return { applied: false, reason: err instanceof Error ? err.message : String(err) };
     }
+    if (prepared.applied) this.#residency.pinned(entry.name, prepared.pinnedBytes ?? 0);
+    return prepared;
   }
 
-  #asleep(): Entry[] {
-    return [...this.#entries.values()].filter((e) => e.state === 'asleep');
+  /** Closes a model's engine, whatever its state: the one way a model leaves the card and CPU memory. */
+  async #unload(name: string): Promise<void> {
+    const entry = this.#entries.get(name)!;
+    const engine = entry.engine;
+    entry.engine = undefined;
+    this.#residency.unloaded(name);
+    await engine?.close();
   }
+}
 
-  async #enforceSleepBudget(): Promise<void> {
-    const sleeping = this.#asleep().sort((a, b) => a.lastUsed - b.lastUsed);
-    let held = sleeping.reduce((n, e) => n + e.sleepingBytes, 0);
-    for (const e of sleeping) {
-      if (held <= this.#sleepBudget) break;
-      held -= e.sleepingBytes;
-      const engine = e.engine;
-      e.engine = undefined;
-      e.state = 'unloaded';
-      e.sleepingBytes = 0;
-      await engine?.close();
-    }
+/** A cap as the options resolve it (the YAML file, env, then the options; default 0.9); undefined when they do not resolve. */
+function capSetting(options: Partial<EngineOptionsInput>, resolve: ResolveOptions): CapSetting | undefined {
+  try {
+    const o = resolveEngineOptions({ model: '-', ...options }, { ...(resolve.configFile !== undefined ? { configFile: resolve.configFile } : {}), ...(resolve.env ? { env: resolve.env } : {}) });
+    return o.gpuMemoryGiB !== undefined ? { source: 'gpuMemoryGiB', value: o.gpuMemoryGiB } : { source: 'gpuMemoryUtilization', value: o.gpuMemoryUtilization! };
+  } catch {
+    return undefined; // the engine's start reports what is wrong
   }
 }
 
 /** Weights a sleeping engine keeps in CPU memory: vLLM's own figure per worker, else the estimate. */
-function weightBytes(engine: Engine): number {
+function weightBytes(engine: ManagedEngine): number {
   const m = engine.info.memory;
   const perCard = m.perCard?.reduce((sum, card) => sum + (card.weights ?? 0), 0) ?? 0;
   return ((perCard || m.weightsMiB) ?? 0) * 2 ** 20;

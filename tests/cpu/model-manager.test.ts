@@ -1,6 +1,7 @@
 // ModelManager on the CPU engine with two real models (the tiny test model and the demo model): interleaved
 // calls are each answered by the model they name, exactly as that model answers alone; a mixed burst costs one
-// switch per model; a model that fails to load fails only its own calls; close() rejects what still waits.
+// switch per model; a model that fails to load fails only its own calls; close() rejects what still waits; the card's
+// memory budget does not apply on the CPU and says so.
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,16 @@ describe('ModelManager (CPU engine, two real models)', () => {
     // Nothing to pin for a first sleep without sleep mode; asked directly, the engine says why.
     expect(models.lastSwitch!.sleepPrepared).toBeUndefined();
     expect(await models.engineOf('demo')!.prepareSleep()).toMatchObject({ applied: false, reason: expect.stringContaining('without sleep mode') });
+    // No card on the CPU: the card's budget does not apply, says so, and changes no engine's options.
+    expect(models.lastSwitch!.capMiB).toBeUndefined();
+    const memory = await models.memory();
+    expect(memory.card).toEqual({ applies: false, reason: expect.stringContaining('CPU backend has no card') });
+    expect(memory.models).toEqual({
+      tiny: { state: 'unloaded', cardMiB: null, capMiB: null, pinnedCpuMiB: 0, offloadCpuMiB: 0 },
+      demo: { state: 'awake', cardMiB: null, capMiB: null, pinnedCpuMiB: 0, offloadCpuMiB: 0 },
+      broken: { state: 'unloaded', cardMiB: null, capMiB: null, pinnedCpuMiB: 0, offloadCpuMiB: 0 },
+    });
+    expect(models.engineOf('demo')!.info.notes.filter((n) => n.reason?.startsWith('ModelManager'))).toEqual([]);
     reference.demo = [];
     for (const p of prompts) reference.demo.push(await models.generate(p, { ...greedy, model: 'demo' }));
     expect(models.switches).toBe(2);
