@@ -1,8 +1,28 @@
 import { resolve } from 'node:path';
 
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// One process per test file (forks): a process holds one embedded interpreter.
+// CPU test files that start no engine of their own in the test process: those on the run's shared engine
+// (tests/helpers/shared-engine.ts, vllm-node/testing's sharedEngine) and those whose engines live in child
+// processes. They run in one process ('cpu-shared'), so the engine is started once for all of them. A file that
+// closes, kills or starves an engine, counts this process's vLLM processes or measures its memory stays in 'cpu'.
+const CPU_SHARED = [
+  'ai-sdk',
+  'cli',
+  'engine',
+  'exit',
+  'features',
+  'langchain',
+  'native-build',
+  'newcomer',
+  'offline',
+  'pack',
+  'record-replay',
+  'remote',
+  'worker-threads',
+].map((name) => `tests/cpu/${name}.test.ts`);
+
+// One process per test file (forks): a process holds one embedded interpreter. The exception is 'cpu-shared'.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -29,7 +49,22 @@ export default defineConfig({
         test: {
           name: 'cpu',
           include: ['tests/cpu/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...CPU_SHARED],
           // Only a backstop against a hang: an engine start took over 5 minutes on a 2-core machine under load.
+          testTimeout: 1_800_000,
+          hookTimeout: 1_800_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cpu-shared',
+          include: CPU_SHARED,
+          // vitest 3.2: singleFork gives this project's files one process (one task, run after the other projects'
+          // files); isolate: false keeps modules loaded between its files, so the engine, and the classes its
+          // errors are instances of, are the same in every file. vitest awaits the teardown that closes the engine
+          // (vllm-node/testing registers it) before it stops that process.
+          poolOptions: { forks: { singleFork: true, isolate: false } },
           testTimeout: 1_800_000,
           hookTimeout: 1_800_000,
         },

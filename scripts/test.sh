@@ -20,10 +20,10 @@ fi
 step "pytest python/tests (vLLM $(version .venv/bin/python))"
 offline .venv/bin/python -m pytest -q python/tests
 step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python))"
-offline npx vitest run --project unit --project cpu "$@"
+offline npx vitest run --project unit --project cpu --project cpu-shared "$@"
 [[ $# -eq 0 ]] || exit 0
 
 step "pytest python/tests (vLLM $(version "$OLDEST/bin/python"))"
 offline "$OLDEST/bin/python" -m pytest -q python/tests
 step "vitest: engine and lifecycle files (vLLM $(version "$OLDEST/bin/python"))"
-VLLM_NODE_PYTHON="$OLDEST/bin/python" offline npx vitest run --project cpu tests/cpu/engine.test.ts tests/cpu/lifecycle.test.ts
+VLLM_NODE_PYTHON="$OLDEST/bin/python" offline npx vitest run --project cpu --project cpu-shared tests/cpu/engine.test.ts tests/cpu/lifecycle.test.ts

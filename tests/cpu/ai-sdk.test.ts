@@ -2,22 +2,19 @@
 // assertions are about structure and equality, never content).
 import * as ai6 from 'ai6';
 import * as ai7 from 'ai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
 import { createVllm, type VllmProvider } from '../../src/ai-sdk/index.js';
-import { Engine } from '../../src/index.js';
-import { cpuOptions } from '../helpers/models.js';
+import type { Engine } from '../../src/index.js';
+import { cpuEngine } from '../helpers/shared-engine.js';
 
 let engine: Engine;
 let vllm: VllmProvider;
 
 beforeAll(async () => {
-  engine = await Engine.create(cpuOptions(), { configFile: false });
+  engine = await cpuEngine();
   vllm = createVllm(engine);
-});
-afterAll(async () => {
-  await engine?.close();
 });
 
 /** Requests alive in the bridge and in vLLM itself (applied after every abort sent before it). */

@@ -1,17 +1,14 @@
 // Streaming, cancellation, chat and typed extraction against the real vLLM CPU engine.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { Engine, VllmError } from '../../src/index.js';
-import { cpuOptions } from '../helpers/models.js';
+import { VllmError, type Engine } from '../../src/index.js';
+import { cpuEngine } from '../helpers/shared-engine.js';
 
 let engine: Engine;
 
 beforeAll(async () => {
-  engine = await Engine.create(cpuOptions(), { configFile: false });
-});
-afterAll(async () => {
-  await engine?.close();
+  engine = await cpuEngine();
 });
 
 async function collect(it: AsyncIterable<string>): Promise<string> {

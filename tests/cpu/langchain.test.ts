@@ -4,22 +4,19 @@ import { AIMessageChunk, HumanMessage, SystemMessage, type AIMessage } from '@la
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { tool } from '@langchain/core/tools';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { Engine, VllmError } from '../../src/index.js';
+import { VllmError, type Engine } from '../../src/index.js';
 import { ChatVllm } from '../../src/langchain/index.js';
-import { cpuOptions } from '../helpers/models.js';
+import { cpuEngine } from '../helpers/shared-engine.js';
 
 let engine: Engine;
 let model: ChatVllm;
 
 beforeAll(async () => {
-  engine = await Engine.create(cpuOptions(), { configFile: false });
+  engine = await cpuEngine();
   model = new ChatVllm({ engine, temperature: 0, maxTokens: 10 });
-});
-afterAll(async () => {
-  await engine?.close();
 });
 
 const inFlight = () => engine.call<{ bridge: number; vllm: number }>('in_flight');

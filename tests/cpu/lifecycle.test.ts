@@ -137,10 +137,16 @@ describe('engine lifecycle on the CPU', () => {
     expect(await leftovers()).toEqual([]);
   });
 
-  it('after all that, a fresh engine starts and works', async () => {
+  it('after all that, a fresh engine starts and works; close() rejects its requests in flight with ENGINE_CLOSED', async () => {
     const e = await create();
     expect(await e.health()).toBe(true);
+    const inflight = Array.from({ length: 4 }, () => e.generate('long', { maxTokens: 500, ignoreEos: true }));
+    const closing = e.close();
+    for (const p of inflight) expect((await rejection(p)).code).toBe('ENGINE_CLOSED');
+    await closing;
     await e.close();
+    expect((await rejection(e.generate('after close'))).code).toBe('ENGINE_CLOSED');
+    expect(await e.health()).toBe(false);
     expect(await leftovers()).toEqual([]);
   });
 

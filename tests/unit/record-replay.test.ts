@@ -200,7 +200,7 @@ describe('RecordingGenerator → ReplayGenerator', () => {
     expect(more.message).toMatch(/stops after 1 deltas: its consumer stopped reading there/);
   });
 
-  it('errors come back with their code and details; extract validates nothing twice, extractMany reports progress', async () => {
+  it('errors come back with their code and details (OUTPUT_INVALID with its raw text); extractMany replays its outcomes and progress', async () => {
     const file = newFile();
     const recorder = new RecordingGenerator(new FakeGenerator(), file);
     const first = await rejection(recorder.chat([{ role: 'user', content: 'fail here' }]));
@@ -265,7 +265,7 @@ describe('the adapters over a recording', () => {
     expect(await s.finishReason).toBe('stop');
   });
 
-  it('LangChain: invoke and stream replay', async () => {
+  it('LangChain: invoke replays; another question is a REPLAY_MISS', async () => {
     const file = newFile();
     const recorded = new ChatVllm({ engine: new RecordingGenerator(new FakeGenerator(), file), temperature: 0 });
     const reply = await recorded.invoke([new HumanMessage('Title of: Rust Engineer')]);
