@@ -11,6 +11,7 @@ const CPU_SHARED = [
   'cli',
   'engine',
   'exit',
+  'extraction-inputs',
   'features',
   'langchain',
   'native-build',

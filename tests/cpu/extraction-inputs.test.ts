@@ -1,21 +1,19 @@
-// Issue 25, items 1, 3 and 7 against the real vLLM CPU engine (one engine for the file): tokens, extraction's input
+// Issue 25, items 1, 3 and 7 against the real vLLM CPU engine (the run's shared engine): tokens, extraction's input
 // budget, the regex / choice / grammar constraints, a constraint vLLM cannot compile, and the CLI's bad input.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 
-import { Engine, VllmError, type ChatMessage } from '../../src/index.js';
-import { cpuOptions, requireModel, ROOT } from '../helpers/models.js';
+import { VllmError, type ChatMessage, type Engine } from '../../src/index.js';
+import { requireModel, ROOT } from '../helpers/models.js';
+import { cpuEngine } from '../helpers/shared-engine.js';
 
 let engine: Engine;
 
 beforeAll(async () => {
-  engine = await Engine.create(cpuOptions(), { configFile: false });
-});
-afterAll(async () => {
-  await engine?.close();
+  engine = await cpuEngine();
 });
 
 async function rejected(p: Promise<unknown>): Promise<VllmError> {
