@@ -22,7 +22,8 @@ export interface ModelManagerOptions extends Partial<EngineOptionsInput> {
 export type ManagedEngine = Pick<
   Engine,
   'info' | 'generate' | 'generateDetailed' | 'stream' | 'chat' | 'chatDetailed' | 'chatStream' | 'extract' | 'extractMany' | 'health' | 'sleep' | 'wakeUp' | 'memory' | 'prepareSleep' | 'close'
->;
+> &
+  Partial<Pick<Engine, 'tokenize' | 'detokenize' | 'countTokens'>>;
 
 /** Makes a model's engine from its options (the catalog entry over the shared options, the manager's cap applied). */
 export type EngineFactory = (options: Partial<EngineOptionsInput>, createOptions: Omit<CreateOptions, 'signal'>) => Promise<ManagedEngine>;

@@ -29,10 +29,12 @@ import { ModelResidency, type CapSetting, type ModelMemory, type ModelState } fr
 import { ModelScheduler } from './model-scheduler.js';
 import type { EngineOptionsInput, SamplingOptions } from './options.js';
 import type { ChatMessage, GenerationResult, SleepPreparation } from './types.js';
+import { tokenMethod, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import { warmEngine, type WarmRecord } from './warmup.js';
 
 export type { CapSetting, CardBudget, ModelMemory, ModelState } from './model-residency.js';
 export type { EngineFactory, ManagedEngine, ModelCallOptions, ModelManagerCreateOptions, ModelManagerMemory, ModelManagerOptions, SwitchTiming } from './model-manager-types.js';
+
 
 interface Entry {
   name: string;
@@ -160,6 +162,17 @@ export class ModelManager implements TextGenerator {
   }
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions & ModelCallOptions): Promise<ExtractOutcome<z.output<S>>[]> {
     return this.#with(options, (e, o) => e.extractMany(inputs, schema, o));
+  }
+
+  /** The token ids of `text` under a model's tokenizer (default: the current model; the call waits for it as any call does). */
+  tokenize(text: string, options?: TokenizeOptions & ModelCallOptions): Promise<number[]> {
+    return this.#with(options, (e, o) => tokenMethod(e, 'tokenize').call(e, text, o));
+  }
+  detokenize(ids: readonly number[], options?: ModelCallOptions): Promise<string> {
+    return this.#with(options, (e) => tokenMethod(e, 'detokenize').call(e, ids));
+  }
+  countTokens(input: string | ChatMessage[], options?: CountTokensOptions & ModelCallOptions): Promise<number> {
+    return this.#with(options, (e, o) => tokenMethod(e, 'countTokens').call(e, input, o));
   }
 
   /**

@@ -9,7 +9,7 @@ import { VllmError, type VllmErrorCode } from './errors.js';
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import type { SamplingOptions } from './options.js';
-import type { CountTokensOptions, TokenizeOptions } from './tokens.js';
+import { tokenMethod, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
 const LOCAL_FAILURES: ReadonlySet<VllmErrorCode> = new Set(['ENGINE_DIED', 'ENGINE_CLOSED', 'MODEL_LOAD_FAILED', 'MODEL_NOT_FOUND', 'INSUFFICIENT_GPU_MEMORY', 'PYTHON_NOT_FOUND', 'PYTHON_INIT_FAILED', 'ADDON_NOT_FOUND', 'UNSUPPORTED_SETTING', 'VLLM_VERSION_UNSUPPORTED']);
@@ -20,13 +20,6 @@ export interface RouterOptions {
   prefer?: 'local' | 'remote';
   /** Called whenever a call falls back to the remote endpoint. */
   onFallback?: (error: VllmError) => void;
-}
-
-/** A generator's token method, or UNSUPPORTED_OPERATION where it has none. */
-function tokensOf<K extends 'tokenize' | 'detokenize' | 'countTokens'>(g: TextGenerator, method: K): NonNullable<TextGenerator[K]> {
-  const fn = g[method];
-  if (typeof fn !== 'function') throw new VllmError('UNSUPPORTED_OPERATION', `This generator (${g.constructor.name}) has no ${method}`);
-  return fn as NonNullable<TextGenerator[K]>;
 }
 
 export class Router implements TextGenerator {
@@ -96,13 +89,13 @@ export class Router implements TextGenerator {
     return this.#route((g) => g.extractMany(inputs, schema, o));
   }
   tokenize(text: string, o?: TokenizeOptions): Promise<number[]> {
-    return this.#route((g) => tokensOf(g, 'tokenize').call(g, text, o));
+    return this.#route((g) => tokenMethod(g, 'tokenize').call(g, text, o));
   }
   detokenize(ids: readonly number[]): Promise<string> {
-    return this.#route((g) => tokensOf(g, 'detokenize').call(g, ids));
+    return this.#route((g) => tokenMethod(g, 'detokenize').call(g, ids));
   }
   countTokens(input: string | ChatMessage[], o?: CountTokensOptions): Promise<number> {
-    return this.#route((g) => tokensOf(g, 'countTokens').call(g, input, o));
+    return this.#route((g) => tokenMethod(g, 'countTokens').call(g, input, o));
   }
   async health(): Promise<boolean> {
     return this.#route(async (g) => {

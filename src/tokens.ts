@@ -128,3 +128,10 @@ async function fit(tokens: TokenAccess, input: string, budget: number): Promise<
   }
   return { input: '', truncated: { from: ids.length, to: 0 } };
 }
+
+/** A generator's token method (`tokenize`, `detokenize`, `countTokens`), or UNSUPPORTED_OPERATION where it has none. */
+export function tokenMethod<K extends 'tokenize' | 'detokenize' | 'countTokens', G extends { [P in K]?: unknown }>(g: G, method: K): NonNullable<G[K]> {
+  const fn = g[method];
+  if (typeof fn !== 'function') throw new VllmError('UNSUPPORTED_OPERATION', `This generator (${(g as object).constructor.name}) has no ${method}()`);
+  return fn as NonNullable<G[K]>;
+}

@@ -18,6 +18,7 @@ import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { isInteropZodSchema } from '@langchain/core/utils/types';
 
+import { VllmError } from '../errors.js';
 import type { ChatCallOptions, TextGenerator } from '../generator.js';
 import { forcedToolCallSchema, parseToolCallJson, splitToolCalls, ToolCallSplitter, type OutputPart, type ParsedToolCall } from '../integrations/tool-calls.js';
 import type { ChatTool, GenerationResult } from '../types.js';
@@ -93,12 +94,19 @@ export class ChatVllm extends BaseChatModel<ChatVllmCallOptions> {
     return model.pipe(RunnableLambda.from(async (raw: AIMessageChunk) => ({ raw, parsed: await parser.invoke(raw) })));
   }
 
-  /** Token count from the model's own tokenizer (Engine), never the network. */
+  /**
+   * Token count from the model's own tokenizer (the generator's countTokens: the Engine, ModelManager, Router, or
+   * vLLM's server behind RemoteGenerator); a generator without one gets LangChain's estimate (about 4 characters a token).
+   */
   override async getNumTokens(content: Parameters<BaseChatModel['getNumTokens']>[0]): Promise<number> {
     const text = typeof content === 'string' ? content : content.map((c) => ('text' in c && typeof c.text === 'string' ? c.text : '')).join('');
-    const engine = this.engine as Partial<{ call(method: string, args: Record<string, unknown>): Promise<unknown> }>;
-    if (typeof engine.call === 'function') return ((await engine.call('tokenize', { text })) as number[]).length;
-    // A generator without a local tokenizer (a remote endpoint): the base class's offline estimate.
+    if (typeof this.engine.countTokens === 'function') {
+      try {
+        return await this.engine.countTokens(text);
+      } catch (err) {
+        if (!(err instanceof VllmError && err.code === 'UNSUPPORTED_OPERATION')) throw err;
+      }
+    }
     return Math.ceil(text.length / 4);
   }
 

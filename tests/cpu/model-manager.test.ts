@@ -64,6 +64,11 @@ describe('ModelManager (CPU engine, two real models)', () => {
     expect(models.engineOf('demo')!.info.notes.filter((n) => n.reason?.startsWith('ModelManager'))).toEqual([]);
     reference.demo = [];
     for (const p of prompts) reference.demo.push(await models.generate(p, { ...greedy, model: 'demo' }));
+    // Tokens through the manager: the named model's own tokenizer (no switch: it is current).
+    const ids = await models.tokenize('Senior Go Engineer', { model: 'demo' });
+    expect(ids).toEqual(await models.engineOf('demo')!.tokenize('Senior Go Engineer'));
+    expect(await models.countTokens('Senior Go Engineer', { model: 'demo' })).toBe(ids.length);
+    expect(await models.detokenize(ids, { model: 'demo' })).toContain('Go Engineer');
     expect(models.switches).toBe(2);
     const unknown = await models.generate('x', { model: 'nope' }).catch((e: unknown) => e as VllmError);
     expect(unknown).toBeInstanceOf(VllmError);
