@@ -129,9 +129,11 @@ class Extraction<S extends z.ZodType> {
   readonly #sampling: SamplingOptions;
   readonly #fitter: Promise<InputFitter>;
   readonly onProgress: ExtractManyOptions['onProgress'];
+  readonly #observe: GenerationObserver | undefined;
 
   /** Checks every option before anything is sent: INVALID_OPTIONS. */
-  constructor(backend: ChatBackend, schema: S, constraint: Constraint, options: unknown) {
+  constructor(backend: ChatBackend, schema: S, constraint: Constraint, options: unknown, observe?: GenerationObserver) {
+    this.#observe = observe;
     parseCallOptions(ExtractCallSchema, options);
     const { instructions, maxInputTokens, onTruncate, onProgress, ...sampling } = (options ?? {}) as ExtractManyOptions;
     const set = CONSTRAINT_OPTIONS.find((k) => sampling[k] !== undefined);
@@ -155,6 +157,7 @@ class Extraction<S extends z.ZodType> {
       truncated = fitted.truncated;
       if (truncated) this.#onTruncate?.(truncated, index);
       const result = await this.#backend.chatDetailed(messages(this.#constraint, fitted.input, this.#instructions), this.#sampling);
+      this.#observe?.(index, fitted.input, result);
       if (result.finishReason === 'length') {
         throw new VllmError('OUTPUT_INVALID', `The output was cut off at maxTokens (${result.outputTokens} tokens) before the ${'choice' in this.#constraint ? 'choice' : 'JSON'} was complete; raise maxTokens`, {
           rawText: result.rawText,
@@ -168,6 +171,24 @@ class Extraction<S extends z.ZodType> {
       return truncated ? { ok: false, error, truncated } : { ok: false, error };
     }
   }
+}
+
+/** Sees each item's generation and its input as the model got it (cut to fit): extractDetailed's confidences and spans. */
+export type GenerationObserver = (index: number, input: string, result: GenerationResult) => void;
+
+/**
+ * One extraction setting, checked now (INVALID_OPTIONS before anything is sent), as a function that extracts one
+ * input; `observe` sees each generation before it is parsed. `choice`: the schema is decoded as a z.enum's choice.
+ */
+export function extractionRunner<S extends z.ZodType>(
+  backend: ChatBackend,
+  schema: S,
+  options: ExtractOptions,
+  observe?: GenerationObserver,
+): { choice: boolean; run: (input: string, index: number) => Promise<ExtractOutcome<z.output<S>>> } {
+  const constraint = constraintOf(schema);
+  const extraction = new Extraction(backend, schema, constraint, options, observe);
+  return { choice: 'choice' in constraint, run: (input, index) => extraction.run(input, index) };
 }
 
 async function single<S extends z.ZodType>(extraction: Extraction<S>, input: string): Promise<z.output<S>> {

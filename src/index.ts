@@ -12,9 +12,20 @@ export {
   type EngineOptionsInput,
   type SamplingOptions,
 } from './options.js';
+export type { EngineMetrics, SpeculativeMetrics } from './types.js';
 export type { ChatMessage, ChatTool, EffectiveConfig, GenerationChoice, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 export { toJsonSchema, type ExtractOptions, type ExtractManyOptions, type ExtractOutcome, type ChatBackend } from './extract.js';
 export type { TextGenerator, ChatCallOptions } from './generator.js';
+export {
+  extractDetailed,
+  extractManyDetailed,
+  type DetailedExtraction,
+  type DetailedOutcome,
+  type Escalation,
+  type EscalationTarget,
+  type ExtractManyDetailedOptions,
+} from './extract-detailed.js';
+export type { FieldInfo, Span } from './field-confidence.js';
 export type { TokenizeOptions, CountTokensOptions, InputTruncation } from './tokens.js';
 export { RemoteGenerator, type RemoteOptions } from './remote.js';
 export { Router, type RouterOptions } from './router.js';
