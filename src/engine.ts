@@ -14,8 +14,9 @@ import { resolvePython, type PythonInfo } from './native/python.js';
 import { CountTokensOptionsSchema, TokenizeOptionsSchema, VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
 import { checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
+import { speculativeConfig } from './speculative.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
-import type { ChatMessage, ChatTool, EffectiveConfig, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
+import type { ChatMessage, ChatTool, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 
 interface Pending {
   kind: 'request' | 'call';
@@ -102,6 +103,8 @@ function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
     const value = options[key as keyof EngineOptions];
     if (value !== undefined && name) kwargs[name] = value;
   }
+  const speculative = speculativeConfig(options);
+  if (speculative) kwargs.speculative_config = speculative;
   return kwargs;
 }
 
@@ -325,6 +328,15 @@ export class Engine implements AsyncDisposable, TextGenerator {
    */
   prepareSleep(): Promise<SleepPreparation> {
     return this.call<SleepPreparation>('prepare_sleep');
+  }
+
+  /**
+   * What the engine has counted since it became ready: speculative decoding's drafts, draft and accepted tokens and
+   * acceptance rate (`speculative`: null without the engine option `speculative`; the start-up self-check's probe is
+   * in `info.notes`).
+   */
+  metrics(): Promise<EngineMetrics> {
+    return this.call<EngineMetrics>('metrics');
   }
 
   /** Restores an engine put to sleep. */

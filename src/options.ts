@@ -29,6 +29,25 @@ export const SamplingDefaultsSchema = z.strictObject({
   frequencyPenalty: z.number().min(-2).max(2).default(0.1).describe('Penalise tokens by how often they already appeared.').meta({ env: 'DEFAULT_FREQUENCY_PENALTY', yaml: 'inference.sampling.frequency_penalty' }),
 });
 
+/**
+ * Speculative decoding (vLLM's speculative_config, mapped in src/speculative.ts). Admitted only after the start-up
+ * self-check (python/vllm_node/speculative.py) has found a probe extraction byte-identical with and without it.
+ */
+export const SpeculativeSchema = z
+  .discriminatedUnion('method', [
+    z.strictObject({
+      method: z.literal('ngram').describe('Drafts by looking the last tokens up in the prompt and output so far (prompt lookup): no draft model.'),
+      numSpeculativeTokens: z.number().int().min(1).max(16).default(4).describe('Draft tokens proposed per step (vLLM num_speculative_tokens).'),
+      promptLookupMin: z.number().int().min(1).max(16).default(2).describe('Shortest n-gram matched (vLLM prompt_lookup_min).'),
+      promptLookupMax: z.number().int().min(1).max(16).default(4).describe('Longest n-gram matched (vLLM prompt_lookup_max).'),
+    }),
+    z.strictObject({
+      method: z.literal('suffix').describe('Suffix decoding (drafts from suffix trees of the prompt and of earlier outputs); needs Arctic Inference installed.'),
+      numSpeculativeTokens: z.number().int().min(1).max(64).optional().describe("Most draft tokens per step (vLLM num_speculative_tokens; default: vLLM's suffix tree depth, 24)."),
+    }),
+  ])
+  .refine((s) => s.method !== 'ngram' || s.promptLookupMin <= s.promptLookupMax, { message: 'promptLookupMin must not exceed promptLookupMax', path: ['promptLookupMin'] });
+
 export const EngineOptionsSchema = z.strictObject({
   model: z.string().min(1).describe('Path of a local Hugging Face model folder (checked before vLLM starts; see below), or a hub id such as `org/name` that vLLM resolves itself.').meta({ env: 'DEFAULT_MODEL_PATH', yaml: 'inference.vllm.model', vllm: 'model' }),
   quantization: z
@@ -84,6 +103,11 @@ export const EngineOptionsSchema = z.strictObject({
     .record(z.string(), z.unknown())
     .default({})
     .describe('Extra vLLM engine keyword arguments (snake_case), passed through verbatim.').meta({ yaml: 'inference.vllm.engine_args' }),
+  speculative: SpeculativeSchema.optional()
+    .describe(
+      'Speculative decoding: { method: "ngram", numSpeculativeTokens?, promptLookupMin?, promptLookupMax? } or { method: "suffix", numSpeculativeTokens? } (vLLM speculative_config). Checked at start: a greedy probe extraction must give byte-identical JSON with and without it, else Engine.create fails with UNSUPPORTED_SETTING saying why; `info.notes` reports the check, `engine.metrics()` the acceptance.',
+    )
+    .meta({ yaml: 'inference.vllm.speculative' }),
   sampling: SamplingDefaultsSchema.default(SamplingDefaultsSchema.parse({})).describe('Default sampling options for every call.'),
 });
 

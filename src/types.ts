@@ -78,6 +78,26 @@ export interface MemoryInfo {
   perCard?: Record<string, number | null>[];
 }
 
+/** Speculative decoding between two readings of vLLM's counters (`Engine.metrics()`). */
+export interface SpeculativeMetrics {
+  /** Steps in which a request had draft tokens. */
+  drafts: number;
+  draftTokens: number;
+  acceptedTokens: number;
+  /** Accepted tokens by position in the draft (the first draft token, the second...). */
+  acceptedPerPosition: number[];
+  /** acceptedTokens / draftTokens; null before any draft. */
+  acceptanceRate: number | null;
+  /** Tokens per drafted step: 1 + acceptedTokens / drafts (vLLM's mean acceptance length); null before any draft. */
+  meanAcceptanceLength: number | null;
+}
+
+/** What `Engine.metrics()` reports: counted since the engine became ready. */
+export interface EngineMetrics {
+  /** null without the engine option `speculative`. */
+  speculative: SpeculativeMetrics | null;
+}
+
 /** What `Engine.prepareSleep()` started: CPU memory pinned in the background for the engine's first sleep. */
 export interface SleepPreparation {
   applied: boolean;

@@ -72,6 +72,7 @@ class Engine:
         self.pending: dict[str, dict[str, Any]] = {}
         self.dead: BaseException | None = None
         self.sleep_prepared = False  # calls.prepare_sleep started pinning the first sleep's CPU memory
+        self.speculation_baseline = None  # speculative decoding's counters when the engine became ready
         self._holds_fork_server = False
         self._stop = threading.Event()
         options = json.loads(options_json)
@@ -94,6 +95,11 @@ class Engine:
                     self._release_fork_server()
                 self._start(kwargs)
                 memory_info = self._hold_memory_cap(kwargs, notes)
+                if kwargs.get("speculative_config") is not None:
+                    from . import speculative
+
+                    note, self.speculation_baseline = speculative.self_check(self.llm, speculative.source(options))
+                    notes.append(note)
             info = config.effective_config(self.llm, kwargs, notes + self.internal_notes)
             info["gpuMemoryUtilization"] = options["engine_kwargs"].get("gpu_memory_utilization")
             info["gpuMemoryGiB"] = options.get("gpu_memory_gib")

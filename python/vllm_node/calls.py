@@ -16,6 +16,7 @@ class CallError(Exception):
 
 TEST_CALLS_ENV = "VLLM_NODE_TEST_CALLS"
 _test_methods: dict[str, Any] | None = None
+_test_hooks: dict[str, Any] = {}
 
 
 def dispatch(engine: Any, method: str, args: dict[str, Any]) -> Any:
@@ -40,7 +41,15 @@ def _test_calls() -> dict[str, Any]:
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
             _test_methods = dict(module.METHODS)
+            _test_hooks.update(getattr(module, "HOOKS", {}))
     return _test_methods
+
+
+def test_hook(name: str) -> Any:
+    """A hook the test suite's file defines in HOOKS (the speculative self-check's output: speculative.py), or None."""
+    _test_calls()
+    hook = _test_hooks.get(name)
+    return hook() if hook is not None else None
 
 
 def _tokenize(engine: Any, text: str, add_special_tokens: bool = True) -> list[int]:
@@ -94,7 +103,17 @@ def _wake_up(engine: Any) -> bool:
     return True
 
 
+def _metrics(engine: Any) -> dict[str, Any]:
+    """Speculative decoding since the engine became ready (the self-check's probe is in info.notes); None without it."""
+    from . import speculative
+
+    if engine.speculation_baseline is None:
+        return {"speculative": None}
+    return {"speculative": speculative.acceptance(engine.speculation_baseline, speculative.counters(engine.llm))}
+
+
 _METHODS = {
+    "metrics": _metrics,
     "tokenize": _tokenize,
     "detokenize": _detokenize,
     "count_tokens": _count_tokens,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import fast_start, memory, versions
+from . import fast_start, memory, speculative, versions
 from .settings import WORKER_EXTENSION, UnsupportedSetting, model_config_json  # noqa: F401 - re-exported for bridge
 
 
@@ -74,6 +74,7 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
     cap_plan.fork, start_notes = fast_start.plan(options, kwargs, cap_plan.env, cuda=current_platform.is_cuda(),
                                                  worker_hooks=worker_hooks)
     cap_notes += start_notes
+    speculative.plan(options, kwargs, own_extension)
     if own_extension:
         kwargs["worker_extension_cls"] = options["extra_engine_args"]["worker_extension_cls"]
         cap_plan.platform = "cuda-unchecked"

@@ -123,3 +123,21 @@ class WorkerExtension:
             "torchAllocated": int(torch.cuda.memory_allocated()),
             "torchMaxReserved": int(torch.cuda.max_memory_reserved()),
         }
+
+    def vllm_node_drafting(self, on: bool) -> str | None:
+        """Drafting on or off for the speculative self-check's reference run (speculative.py); why not, or None.
+        Off, the drafter still runs (suffix decoding keeps its trees current) but every request's draft is empty, so
+        the scheduler schedules no draft tokens and each step decodes one token, as without speculation."""
+        drafter = getattr(getattr(self, "model_runner", None), "drafter", None)
+        if drafter is None or not callable(getattr(drafter, "propose", None)):
+            return ("this model runner has no drafter vllm-node can turn off (vLLM's V1 model runner has one; the V2 "
+                    "runner's speculators propose on the GPU)")
+        drafter.__dict__.pop("propose", None)  # the class's own method again
+        if not on:
+            propose = drafter.propose
+
+            def no_drafts(*args: Any, **kwargs: Any) -> list[list[int]]:
+                return [[] for _ in propose(*args, **kwargs)]
+
+            drafter.propose = no_drafts
+        return None

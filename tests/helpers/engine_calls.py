@@ -90,7 +90,28 @@ def _gpu_memory(engine: Any) -> list[dict[str, Any]]:
     return engine.llm.collective_rpc(_worker_memory)
 
 
+_armed: set[str] = set()
+
+
+def _arm_speculative_mismatch(engine: Any) -> bool:
+    """The next speculative self-check in this process sees its speculative run differ (once)."""
+    _armed.add("speculative_mismatch")
+    return True
+
+
+def _speculative_output() -> Any:
+    """HOOKS' speculative_output (python/vllm_node/speculative.py): when armed, the speculative run's output with
+    its last character changed, as a speculation that went wrong late would give."""
+    if "speculative_mismatch" not in _armed:
+        return None
+    _armed.discard("speculative_mismatch")
+    return lambda out: {"text": out["text"][:-1] + ("]" if out["text"][-1:] != "]" else "}"), "token_ids": out["token_ids"]}
+
+
+HOOKS = {"speculative_output": _speculative_output}
+
 METHODS = {
+    "arm_speculative_mismatch": _arm_speculative_mismatch,
     "reference_generate": _reference_generate,
     "in_flight": _in_flight,
     "render_chat": _render_chat,
