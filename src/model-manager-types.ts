@@ -60,6 +60,8 @@ export interface SwitchTiming {
    * it was closed and started again under what they leave. Its cap before, MiB.
    */
   resizedFromMiB?: number;
+  /** The model entered was asleep and its engine's process had died (ENGINE_DIED on waking it): it was started again. */
+  diedAsleep?: boolean;
 }
 
 /** `ModelManager.memory()`: the card's budget, and what each model holds. */

@@ -272,6 +272,7 @@ export class ModelManager implements TextGenerator {
     const t1 = performance.now();
     const evicted: string[] = [];
     let resizedFromMiB: number | undefined;
+    let diedAsleep = false;
     while (this.#residency.state(name) === 'asleep') {
       const plan = this.#residency.planWake(name);
       if (plan.kind === 'evict') {
@@ -288,7 +289,12 @@ export class ModelManager implements TextGenerator {
         await entry.engine!.wakeUp();
       } catch (err) {
         await this.#unload(name); // an engine that cannot wake serves no more: the next call starts it again
-        throw err;
+        // Its process died while it slept (killed, or the card faulted): nothing of it is left to wake, and nothing
+        // in the options is at fault, so this switch starts it again instead of failing.
+        if (!died(err)) throw err;
+        diedAsleep = true;
+        await this.#remeasureSleepers();
+        break;
       }
       this.#residency.woke(name);
     }
@@ -307,6 +313,7 @@ export class ModelManager implements TextGenerator {
       ...(capMiB !== null ? { capMiB } : {}),
       ...(evicted.length > 0 ? { evicted } : {}),
       ...(resizedFromMiB !== undefined ? { resizedFromMiB } : {}),
+      ...(diedAsleep ? { diedAsleep } : {}),
     };
     if (this.#closed) throw new VllmError('ENGINE_CLOSED', 'the model manager was closed');
     return entry.engine!;
@@ -337,6 +344,20 @@ export class ModelManager implements TextGenerator {
     }
     for (const over of this.#residency.overSleepBudget()) await this.#unload(over);
     return this.#residency.state(name) === 'asleep' ? 'slept' : 'closed';
+  }
+
+  /**
+   * After a sleeper was found dead: a model that went to sleep after that death was measured with the dead one's
+   * figure still counted (the card had its memory back already), so what it holds was taken as that much less.
+   * Measured again now that the dead one counts nothing; a sleeper that cannot be measured is closed, as in #leave.
+   */
+  async #remeasureSleepers(): Promise<void> {
+    if (this.#residency.cardCapMiB === undefined) return;
+    for (const name of this.names.filter((n) => this.#residency.state(n) === 'asleep')) {
+      const measured = await this.#entries.get(name)!.engine!.memory().then((m) => m.measuredMiB, () => undefined);
+      if (typeof measured === 'number') this.#residency.measuredAsleep(name, measured);
+      else await this.#unload(name);
+    }
   }
 
   /**
@@ -437,6 +458,14 @@ function capSetting(options: Partial<EngineOptionsInput>, resolve: ResolveOption
   } catch {
     return undefined; // the engine's start reports what is wrong
   }
+}
+
+/**
+ * An engine whose process is gone: ENGINE_DIED, or vLLM's EngineDeadError reaching a call before the engine thread
+ * has reported the death (a call and the death can arrive in the same batch of events).
+ */
+function died(err: unknown): boolean {
+  return err instanceof VllmError && (err.code === 'ENGINE_DIED' || err.pyType === 'EngineDeadError');
 }
 
 /** Weights a sleeping engine keeps in CPU memory: vLLM's own figure per worker, else the estimate. */

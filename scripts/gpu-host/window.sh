@@ -9,6 +9,12 @@
 #   manager     tests/gpu/model-manager.test.ts
 #   budget      tests/gpu/model-manager-budget.test.ts (issue 24: the card sampled every 250 ms, every sample <= cap)
 #   memory      tests/gpu/memory.test.ts
+# Run when named (not in the default), issue 26 item 5, GPU faults:
+#   faults      tests/gpu/faults.test.ts: EngineCore / GPU worker killed mid-batch, a second engine that cannot fit, a
+#               dead sleeper of a ModelManager (4B shape, load_format dummy)
+#   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
+#               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
+#               SOAK_ARGS adds flags (e.g. --eager)
 # Every step logs to /tmp/vllm-node-out/<step>.log; steps.log has each step's start, end and exit status; card.csv
 # samples the card every 250 ms across the whole window. Poll with `tail`; copy the folder to $OUT.
 set -uo pipefail
@@ -35,6 +41,11 @@ for step in ${steps//,/ }; do
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
     budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
+    faults) gpu_test tests/gpu/faults.test.ts faults ;;
+    soak)
+      [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/soak-models.log" 2>&1
+      # shellcheck disable=SC2086
+      BENCH_GPU=1 node bench/soak.mjs --model "$VLLM_NODE_GPU_MODELS/qwen3-4b" --dummy --seconds "${SOAK_S:-600}" --concurrency 64 --sample-s 5 --out "$out/soak" --record ${SOAK_ARGS:-} > "$out/soak.log" 2>&1 ;;
     *) echo "unknown step $step" ;;
   esac
   log "end $step rc=$?"

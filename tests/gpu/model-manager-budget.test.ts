@@ -7,60 +7,19 @@
 // Models (scripts/gpu-host/build-models.py): qwen3-4b, qwen3-8b (random-weight checkpoints), qwen3-32b-fp8 (config
 // only: load_format dummy). GPU_TEST_EAGER=0 compiles (default eager: a fresh host's compiles take minutes per model);
 // GPU_TEST_32B_OFFLOAD_GIB (default 28) sets the 32B's cpu_offload_gb.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { describe, expect, it } from 'vitest';
 
 import { ModelManager } from '../../src/index.js';
+import { CardSampler } from '../helpers/card-sampler.mjs';
 import { FIRST_CARD, GPU_MODELS, gpuMemory, HAS_GPU } from '../helpers/gpu.js';
 
 const CAP_GIB = 14.4;
 const CAP_MIB = Math.round(CAP_GIB * 1024); // 14,746 MiB (14,745.6): the issue's target for every sample
 const SAMPLE_MS = 200;
 const OFFLOAD_GIB = Number(process.env.GPU_TEST_32B_OFFLOAD_GIB ?? 28);
-
-/** nvidia-smi in its own loop (-lms): one reading of the card every SAMPLE_MS, each tagged with the phase under way. */
-class CardSampler {
-  readonly samples: { t: number; usedMiB: number; phase: string }[] = [];
-  phase = 'before';
-  readonly #proc = spawn('nvidia-smi', ['-i', String(FIRST_CARD), '--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', String(SAMPLE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
-
-  constructor() {
-    createInterface({ input: this.#proc.stdout! }).on('line', (line) => {
-      const usedMiB = Number(line.trim());
-      if (Number.isFinite(usedMiB)) this.samples.push({ t: performance.now(), usedMiB, phase: this.phase });
-    });
-  }
-
-  async first(): Promise<number> {
-    while (this.samples.length === 0) await new Promise((r) => setTimeout(r, 50));
-    return this.samples[0]!.usedMiB;
-  }
-
-  /** Waits for one more sample, so that the phase that ends is read to its end. */
-  async settle(): Promise<void> {
-    const n = this.samples.length;
-    while (this.samples.length <= n) await new Promise((r) => setTimeout(r, 20));
-  }
-
-  stop(): void {
-    this.#proc.kill();
-  }
-
-  peak(phase: string): number {
-    return Math.max(0, ...this.samples.filter((s) => s.phase === phase).map((s) => s.usedMiB));
-  }
-
-  /** The longest time between two samples, ms. */
-  maxGapMs(): number {
-    let gap = 0;
-    for (let i = 1; i < this.samples.length; i++) gap = Math.max(gap, this.samples[i]!.t - this.samples[i - 1]!.t);
-    return Math.round(gap);
-  }
-}
 
 // Cold and warm switches in both directions (after the first start of the 4B). The manager decides which are
 // wake-ups: a model sized beside other sleepers than now is started again (`resizedFromMiB`), and where it cannot run
@@ -73,8 +32,8 @@ const ORDER = (process.env.GPU_TEST_ORDER ?? '8b,4b,8b,4b,32b,4b,32b,4b,8b').spl
 
 describe.skipIf(!HAS_GPU)('ModelManager under one memory budget for the card (gpuMemoryGiB 14.4)', () => {
   it('4B, 8B and 32B-fp8 with offload in one catalog: cold and warm switches both ways, every sample within the cap', async () => {
-    const sampler = new CardSampler();
-    const baseline = await sampler.first();
+    const sampler = new CardSampler({ card: FIRST_CARD, intervalMs: SAMPLE_MS });
+    const baseline = (await sampler.first())!;
     const rows: string[] = [];
     const log = (line: string) => {
       rows.push(line);
@@ -153,7 +112,7 @@ describe.skipIf(!HAS_GPU)('ModelManager under one memory budget for the card (gp
       sampler.phase = 'close';
       await models?.close();
       await sampler.settle();
-      sampler.stop();
+      await sampler.stop();
     }
 
     const over = sampler.samples.filter((s) => s.usedMiB - baseline > CAP_MIB);

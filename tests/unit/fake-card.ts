@@ -57,7 +57,9 @@ export class FakeCard {
 
 export class FakeEngine implements ManagedEngine {
   readonly info: EffectiveConfig;
-  state: 'awake' | 'asleep' | 'closed' = 'awake';
+  state: 'awake' | 'asleep' | 'closed' | 'dead' = 'awake';
+  /** How a call reports this engine's death: as the engine does once it knows (ENGINE_DIED), or as vLLM's error first. */
+  #death: VllmError | undefined;
   readonly baselineMiB: number;
   sleeps = 0;
   wakes = 0;
@@ -92,11 +94,20 @@ export class FakeEngine implements ManagedEngine {
   }
 
   onCard(): number {
-    if (this.card.platform === 'cpu') return 0;
+    if (this.card.platform === 'cpu' || this.state === 'dead') return 0;
     return this.state === 'awake' ? this.capMiB : this.state === 'asleep' ? this.spec.asleepMiB + (this.sleeps % 2 === 0 ? (this.spec.jitterMiB ?? 0) : 0) : 0;
   }
 
+  /** Its process is killed: the card gets its memory back, and every later call fails as a dead engine's does. */
+  die(report: 'ENGINE_DIED' | 'EngineDeadError' = 'ENGINE_DIED'): void {
+    this.state = 'dead';
+    this.#death =
+      report === 'ENGINE_DIED' ? new VllmError('ENGINE_DIED', 'the vLLM EngineCore process exited unexpectedly') : new VllmError('CALL_FAILED', 'EngineDeadError: EngineCore encountered an issue', { pyType: 'EngineDeadError' });
+    this.card.sample();
+  }
+
   #awake(): void {
+    if (this.#death) throw this.#death;
     if (this.state !== 'awake') throw new VllmError('ENGINE_CLOSED', `${this.model} is ${this.state}`);
   }
 
@@ -128,7 +139,11 @@ export class FakeEngine implements ManagedEngine {
     this.sleeps++;
     this.card.sample();
   }
+  /** Set: waking fails with this, the engine alive. */
+  wakeFailure: VllmError | undefined;
   async wakeUp(): Promise<void> {
+    if (this.#death) throw this.#death;
+    if (this.wakeFailure) throw this.wakeFailure;
     if (this.state !== 'asleep') throw new VllmError('CALL_FAILED', `${this.model} is ${this.state}`);
     await Promise.resolve();
     this.state = 'awake';
@@ -145,6 +160,10 @@ export class FakeEngine implements ManagedEngine {
   }
   async close(): Promise<void> {
     if (this.state === 'closed') return;
+    if (this.state === 'dead') {
+      this.card.engines.delete(this);
+      return;
+    }
     await Promise.resolve();
     this.state = 'closed';
     this.closes++;
