@@ -11,6 +11,7 @@ const CPU_SHARED = [
   'cli',
   'engine',
   'exit',
+  'extract-detailed',
   'extraction-inputs',
   'features',
   'langchain',
