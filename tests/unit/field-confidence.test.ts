@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import type { ChatBackend } from '../../src/extract.js';
 import { childPath, fieldsOf, findSpan, jsonLeaves, jsonStart, tokenOffsets } from '../../src/field-confidence.js';
-import { extractDetailed, extractManyDetailed, VllmError, type EscalationTarget, type GenerationResult, type TokenLogprob } from '../../src/index.js';
+import { extractDetailed, extractManyDetailed, RemoteGenerator, VllmError, type EscalationTarget, type GenerationResult, type TokenLogprob } from '../../src/index.js';
 
 const lp = (token: string, logprob = 0): TokenLogprob => ({ token, tokenId: 0, logprob, top: [] });
 
@@ -189,6 +189,18 @@ describe('extractDetailed / extractManyDetailed over fake generators', () => {
     expect(none.sent).toEqual([]);
   });
 
+  it('a second generator that throws fails the items sent to it, each keeping the first answer', async () => {
+    const first = fake({ a: sure('a'), b: unsure('b') });
+    const broken: EscalationTarget = {
+      extractMany: async () => {
+        throw new VllmError('MODEL_LOAD_FAILED', 'no room');
+      },
+    };
+    const out = await extractManyDetailed(first, ['a', 'b'], City, { escalate: { below: 0.8, to: broken } });
+    expect(out[0]).toMatchObject({ ok: true, escalated: false });
+    expect(out[1]).toMatchObject({ ok: false, error: { code: 'MODEL_LOAD_FAILED' }, escalated: true, generator: broken, first: { ok: true, value: { city: 'b' } } });
+  });
+
   it('a generator without logprobs is UNSUPPORTED_OPERATION; a bad escalate is INVALID_OPTIONS before anything is sent', async () => {
     const plain = fake({ x: sure('x') }, false);
     const err = await rejected(extractDetailed(plain, 'x', City));
@@ -200,6 +212,9 @@ describe('extractDetailed / extractManyDetailed over fake generators', () => {
       },
     };
     expect((await rejected(extractDetailed(refusing, 'x', City))).code).toBe('UNSUPPORTED_OPERATION');
+    // The real RemoteGenerator refuses logprobs before it sends anything (nothing listens on port 9).
+    const remote = new RemoteGenerator({ baseURL: 'http://127.0.0.1:9/v1', model: 'm' });
+    expect((await rejected(extractDetailed(remote, 'x', City))).code).toBe('UNSUPPORTED_OPERATION');
     const first = fake({ x: sure('x') });
     const cases: [unknown, string][] = [
       [{ below: 2, to: target() }, 'escalate.below'],
