@@ -2,6 +2,8 @@
  * Engine: one vLLM engine inside this process. Every call becomes a request on the engine thread's queue;
  * vLLM's scheduler batches all of them continuously. Results come back as JSON events, one batch per step.
  */
+import { resolve as resolvePath } from 'node:path';
+
 import type { z } from 'zod';
 
 import type { ChatOptions, TextGenerator } from './generator.js';
@@ -9,11 +11,12 @@ import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, typ
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
+import { recordStart } from './warmup.js';
 import { loadBinding, type NativeEngine } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
 import { CountTokensOptionsSchema, TokenizeOptionsSchema, VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
-import { checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
+import { chatTemplateKwargs, checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
 import { speculativeConfig } from './speculative.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, ChatTool, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
@@ -22,9 +25,11 @@ interface Pending {
   kind: 'request' | 'call';
   resolve(value: unknown): void;
   reject(error: VllmError): void;
-  onDelta?: (text: string) => void;
+  onDelta?: (text: string, reasoning: string | undefined) => void;
   logprobs?: TokenLogprob[];
   chunks: string[];
+  /** The reasoning parser's part of each event (engine option reasoningParser). */
+  reasoning: string[];
   detach(): void;
 }
 
@@ -71,6 +76,16 @@ async function exclusiveStart<T>(signal: AbortSignal | undefined, start: () => P
     return await start();
   } finally {
     release();
+  }
+}
+
+/** The warm record in the engine's cacheDir (warmup.ts), which `vllm-node doctor --model` reads. The engine runs
+ * whether or not the folder takes it: a failure is a warning. */
+function stampCacheDir(engine: Engine): void {
+  try {
+    recordStart(engine);
+  } catch (err) {
+    process.emitWarning(`vllm-node: the warm record could not be written into cacheDir ${engine.options.cacheDir}: ${(err as Error).message}`);
   }
 }
 
@@ -141,6 +156,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     try {
       const resolved = resolveEngineOptions(options, resolveOptions);
       resolved.model = checkModel(resolved.model);
+      if (resolved.cacheDir !== undefined) resolved.cacheDir = resolvePath(resolved.cacheDir);
       const python = resolvePython(resolved.python, resolveOptions.env);
       const binding = loadBinding(python);
       return await exclusiveStart(signal, async () => {
@@ -157,6 +173,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
         } finally {
           signal?.removeEventListener('abort', onAbort);
         }
+        if (resolved.cacheDir !== undefined) stampCacheDir(engine);
         return engine;
       });
     } catch (err) {
@@ -184,6 +201,8 @@ export class Engine implements AsyncDisposable, TextGenerator {
       gpu_memory_gib: options.gpuMemoryGiB ?? null,
       sleep_mode: options.sleepMode,
       fast_start: options.fastStart,
+      cache_dir: options.cacheDir ?? null,
+      deterministic: options.deterministic,
       python_executable: python.executable,
       log_level: options.logLevel,
     };
@@ -242,8 +261,8 @@ export class Engine implements AsyncDisposable, TextGenerator {
   }
 
   chatStream(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): AsyncIterable<string> {
-    const { chatTemplate, tools, onFinish, rest } = splitChat(options);
-    return this.#stream(() => this.#chatInput(messages, chatTemplate, tools), rest, onFinish);
+    const { chatTemplate, tools, onFinish, onReasoning, rest } = splitChat(options);
+    return this.#stream(() => this.#chatInput(messages, chatTemplate, tools), rest, onFinish, onReasoning);
   }
 
   /** Typed extraction: constrained to the schema's JSON Schema, validated and typed by the schema. */
@@ -299,8 +318,9 @@ export class Engine implements AsyncDisposable, TextGenerator {
         if (extra) throw new VllmError('INVALID_OPTIONS', `Invalid option "${extra}": countTokens of a text prompt takes no options (chatTemplate and tools are for messages)`, { option: extra });
         return this.call<number>('count_tokens', { prompt: input });
       }
-      const { chatTemplate, tools } = parseCallOptions(CountTokensOptionsSchema, options);
-      return this.call<number>('count_tokens', this.#chatInput(input, chatTemplate, tools as ChatTool[] | undefined));
+      const { chatTemplate, tools, ...template } = parseCallOptions(CountTokensOptionsSchema, options);
+      const kwargs = chatTemplateKwargs(template);
+      return this.call<number>('count_tokens', { ...this.#chatInput(input, chatTemplate, tools as ChatTool[] | undefined), ...(kwargs ? { chat_template_kwargs: kwargs } : {}) });
     })().catch((err: unknown) => {
       throw withCallerStack(err, stack);
     });
@@ -368,7 +388,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     return new Promise<T>((resolve, reject) => {
       this.#assertUsable();
       const id = this.#nextId('c');
-      this.#pending.set(id, { kind: 'call', resolve: resolve as (v: unknown) => void, reject, chunks: [], detach: () => {} });
+      this.#pending.set(id, { kind: 'call', resolve: resolve as (v: unknown) => void, reject, chunks: [], reasoning: [], detach: () => {} });
       this.#post({ op: 'call', id, method, args });
     }).catch((err) => {
       throw withCallerStack(err, stack);
@@ -460,9 +480,23 @@ export class Engine implements AsyncDisposable, TextGenerator {
   }
 
   /** Submits one request; resolves with its result. */
-  #submit(input: Partial<Extract<Command, { op: 'add' }>>, options: unknown, stream: boolean, onDelta?: (t: string) => void): { id: string; done: Promise<GenerationResult> } {
+  #submit(
+    input: Partial<Extract<Command, { op: 'add' }>>,
+    options: unknown,
+    stream: boolean,
+    onDelta?: (text: string, reasoning: string | undefined) => void,
+  ): { id: string; done: Promise<GenerationResult> } {
     this.#assertUsable();
-    const { payload, signal } = samplingPayload(this.options.sampling, options);
+    const { payload, signal, chatTemplateKwargs: kwargs } = samplingPayload(this.options.sampling, options);
+    if (kwargs !== undefined) {
+      const option = (options as Record<string, unknown>).thinking !== undefined ? 'thinking' : 'chatTemplateKwargs';
+      if (input.messages === undefined) {
+        throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": a text prompt has no chat template; use chat() / chatDetailed() / chatStream()`, { option });
+      }
+    }
+    if (payload.thinking_token_budget !== undefined && this.options.reasoningParser === undefined) {
+      throw new VllmError('INVALID_OPTIONS', 'Invalid option "thinking": budgetTokens needs the engine option reasoningParser (vLLM counts the reasoning with its parser)', { option: 'thinking' });
+    }
     if (stream && (payload.n ?? 1) > 1) {
       throw new VllmError('INVALID_OPTIONS', 'Invalid option "n": a stream carries one completion; use generateDetailed / chatDetailed for n > 1', { option: 'n' });
     }
@@ -476,12 +510,13 @@ export class Engine implements AsyncDisposable, TextGenerator {
         resolve: resolve as (v: unknown) => void,
         reject,
         chunks: [],
+        reasoning: [],
         detach: () => signal?.removeEventListener('abort', onAbort),
       };
       if (onDelta) pending.onDelta = onDelta;
       this.#pending.set(id, pending);
     });
-    this.#post({ op: 'add', id, ...input, params: payload, stream } as Command);
+    this.#post({ op: 'add', id, ...input, ...(kwargs ? { chat_template_kwargs: kwargs } : {}), params: payload, stream } as Command);
     return { id, done };
   }
 
@@ -493,13 +528,20 @@ export class Engine implements AsyncDisposable, TextGenerator {
     }
   }
 
-  async *#stream(input: () => Partial<Extract<Command, { op: 'add' }>>, options: unknown, onFinish?: (result: GenerationResult) => void): AsyncGenerator<string> {
-    const queue: string[] = [];
+  async *#stream(
+    input: () => Partial<Extract<Command, { op: 'add' }>>,
+    options: unknown,
+    onFinish?: (result: GenerationResult) => void,
+    onReasoning?: (delta: string) => void,
+  ): AsyncGenerator<string> {
+    // Reasoning is handed to onReasoning as the queue is read, so it comes in order with the text yielded.
+    const queue: { text: string; reasoning?: boolean }[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
     let failure: unknown;
-    const { id, done } = this.#submit(input(), options, true, (text) => {
-      queue.push(text);
+    const { id, done } = this.#submit(input(), options, true, (text, reasoning) => {
+      if (reasoning) queue.push({ text: reasoning, reasoning: true });
+      queue.push({ text });
       wake?.();
     });
     let result: GenerationResult | undefined;
@@ -518,7 +560,8 @@ export class Engine implements AsyncDisposable, TextGenerator {
       for (;;) {
         const next = queue.shift();
         if (next !== undefined) {
-          if (next) yield next;
+          if (next.reasoning) onReasoning?.(next.text);
+          else if (next.text) yield next.text;
           continue;
         }
         if (failure) throw failure;
@@ -564,8 +607,9 @@ export class Engine implements AsyncDisposable, TextGenerator {
       case 'out': {
         const pending = this.#pending.get(ev.id);
         if (!pending) return;
-        if (pending.onDelta) pending.onDelta(ev.text);
+        if (pending.onDelta) pending.onDelta(ev.text, ev.reasoning);
         pending.chunks.push(ev.text);
+        if (ev.reasoning) pending.reasoning.push(ev.reasoning);
         if (ev.logprobs) (pending.logprobs ??= []).push(...ev.logprobs);
         if (!ev.done) return;
         this.#settle(ev.id);
@@ -578,11 +622,13 @@ export class Engine implements AsyncDisposable, TextGenerator {
           outputTokens: ev.outputTokens ?? 0,
           timings: timings(ev.metrics),
         };
+        if (pending.reasoning.length > 0) result.reasoning = pending.reasoning.join('');
         if (pending.logprobs) result.logprobs = pending.logprobs;
         if (ev.choices) {
           result.choices = ev.choices.map((c) => ({
             text: c.text.trim(),
             rawText: c.text,
+            ...(c.reasoning ? { reasoning: c.reasoning } : {}),
             finishReason: c.finishReason,
             outputTokens: c.outputTokens,
             ...(c.logprobs ? { logprobs: c.logprobs } : {}),
@@ -631,10 +677,11 @@ function splitChat(options: (import('./options.js').SamplingOptions & ChatOption
   chatTemplate: string | undefined;
   tools: ChatTool[] | undefined;
   onFinish: ((result: GenerationResult) => void) | undefined;
+  onReasoning: ((delta: string) => void) | undefined;
   rest: unknown;
 } {
-  if (!options || typeof options !== 'object') return { chatTemplate: undefined, tools: undefined, onFinish: undefined, rest: options };
-  const { chatTemplate, tools, onFinish, ...rest } = options;
+  if (!options || typeof options !== 'object') return { chatTemplate: undefined, tools: undefined, onFinish: undefined, onReasoning: undefined, rest: options };
+  const { chatTemplate, tools, onFinish, onReasoning, ...rest } = options;
   if (chatTemplate !== undefined && typeof chatTemplate !== 'string') {
     throw new VllmError('INVALID_OPTIONS', 'Invalid option "chatTemplate": expected a string', { option: 'chatTemplate' });
   }
@@ -644,5 +691,8 @@ function splitChat(options: (import('./options.js').SamplingOptions & ChatOption
   if (onFinish !== undefined && typeof onFinish !== 'function') {
     throw new VllmError('INVALID_OPTIONS', 'Invalid option "onFinish": expected a function', { option: 'onFinish' });
   }
-  return { chatTemplate, tools, onFinish, rest };
+  if (onReasoning !== undefined && typeof onReasoning !== 'function') {
+    throw new VllmError('INVALID_OPTIONS', 'Invalid option "onReasoning": expected a function', { option: 'onReasoning' });
+  }
+  return { chatTemplate, tools, onFinish, onReasoning, rest };
 }

@@ -13,6 +13,11 @@ export interface ChatOptions {
   tools?: ChatTool[];
   /** chatStream: called once the stream has ended, with the finish reason and the token counts. */
   onFinish?: (result: GenerationResult) => void;
+  /**
+   * chatStream: called with each piece of the model's reasoning (engine option reasoningParser), in order with the
+   * text the stream yields (before the text that follows it). The stream itself yields the answer only.
+   */
+  onReasoning?: (delta: string) => void;
 }
 
 export type ChatCallOptions = SamplingOptions & ChatOptions;

@@ -86,6 +86,19 @@ export const EngineOptionsSchema = z.strictObject({
   tensorParallelSize: z.number().int().min(1).max(64).default(1).describe('Number of GPUs to shard the model over.').meta({ env: 'VLLM_TENSOR_PARALLEL_SIZE', yaml: 'inference.vllm.tensor_parallel_size', vllm: 'tensor_parallel_size' }),
   enforceEager: z.boolean().default(false).describe('Skip CUDA graphs/torch.compile: faster start, slower decode.').meta({ env: 'VLLM_ENFORCE_EAGER', yaml: 'inference.vllm.enforce_eager', vllm: 'enforce_eager' }),
   seed: z.number().int().min(0).max(2 ** 32 - 1).optional().describe('Engine random seed.').meta({ env: 'VLLM_SEED', yaml: 'inference.vllm.seed', vllm: 'seed' }),
+  deterministic: z
+    .boolean()
+    .default(false)
+    .describe(
+      "vLLM's batch-invariant mode (VLLM_BATCH_INVARIANT=1, set before vLLM is imported): a request gives the same output alone or in any batch (sampled ones need a per-call seed), at a cost in decode speed that `engine.info.notes` states. Needs CUDA with compute capability 8.0+, ROCm or XPU; UNSUPPORTED_SETTING on the CPU backend. Fixed per process by its first engine.",
+    ).meta({ env: 'VLLM_NODE_DETERMINISTIC', yaml: 'inference.vllm.deterministic' }),
+  cacheDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "One folder for every cache an engine start writes and reads (vLLM's compile cache, Inductor's, Triton's, FlashInfer's and the other JIT caches), to save and restore between machines; `vllm-node warmup --cache-dir` fills it, `vllm-node doctor --model --cache-dir` says whether it is warm. Unset: each library's default folder. Fixed per process by its first engine.",
+    ).meta({ env: 'VLLM_NODE_CACHE_DIR', yaml: 'inference.vllm.cache_dir' }),
   sleepMode: z
     .enum(['off', 'on', 'auto'])
     .default('off')
@@ -94,6 +107,13 @@ export const EngineOptionsSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe("Start-time settings that keep decode speed: the EngineCore forked from a fork server that has vLLM imported (model switches skip vLLM's import), no MoE-router warm-up for models without experts (CUDA). false: vLLM's own start.").meta({ env: 'VLLM_NODE_FAST_START', yaml: 'inference.vllm.fast_start' }),
+  reasoningParser: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "vLLM's reasoning parser for the model's thinking (e.g. \"qwen3\", \"deepseek_r1\"; the installed vLLM's names, listed by the error for an unknown one): a chat result's `reasoning` apart from its `text`, streamed apart (`onReasoning`); it also enables `thinking.budgetTokens`, and vLLM then applies a constraint (jsonSchema, regex...) after the reasoning.",
+    ).meta({ env: 'VLLM_REASONING_PARSER', yaml: 'inference.vllm.reasoning_parser', vllm: 'reasoning_parser' }),
   python: z.string().min(1).optional().describe('Python executable (a venv\'s bin/python) to embed.').meta({ env: 'VLLM_NODE_PYTHON', yaml: 'inference.vllm.python' }),
   logLevel: z
     .enum(['debug', 'info', 'warning', 'error', 'critical'])
@@ -114,6 +134,18 @@ export const EngineOptionsSchema = z.strictObject({
 export type EngineOptionsInput = z.input<typeof EngineOptionsSchema>;
 export type EngineOptions = z.output<typeof EngineOptionsSchema>;
 export type SamplingDefaults = z.output<typeof SamplingDefaultsSchema>;
+
+/** Extra variables for the chat template (chat calls and countTokens of messages). */
+export const ChatTemplateKwargsSchema = z
+  .record(z.string(), z.unknown())
+  .describe('Extra variables for the Jinja chat template (vLLM chat_template_kwargs), e.g. { enable_thinking: false }; chat calls only.');
+
+/** A thinking model's reasoning: on, off, or on within a token budget. */
+export const ThinkingSchema = z
+  .union([z.boolean(), z.strictObject({ budgetTokens: z.number().int().min(0).describe('Most tokens of reasoning before vLLM ends it (vLLM thinking_token_budget).') })])
+  .describe(
+    "Thinking models: true / false sets the chat template's enable_thinking and thinking variables (Qwen3, GLM, DeepSeek, Granite templates read one of them; over chatTemplateKwargs); { budgetTokens } thinks within that many tokens (needs the engine option reasoningParser). Unset: the template's default. Chat calls only; extraction passes false unless set.",
+  );
 
 /** Per-call options. Unset values come from the engine's `sampling` defaults. */
 export const SamplingOptionsSchema = z.strictObject({
@@ -157,6 +189,8 @@ export const SamplingOptionsSchema = z.strictObject({
     .min(1)
     .optional()
     .describe('Constrain decoding to this context-free grammar (vLLM structured outputs; EBNF as xgrammar reads it, e.g. `root ::= "yes" | "no"`). A grammar vLLM cannot compile fails that call with INVALID_REQUEST.'),
+  chatTemplateKwargs: ChatTemplateKwargsSchema.optional(),
+  thinking: ThinkingSchema.optional(),
   signal: z.instanceof(AbortSignal).optional().describe('Abort the request.'),
 });
 
@@ -199,6 +233,8 @@ export const CountTokensOptionsSchema = z.strictObject({
     .array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }))
     .optional()
     .describe('The tools chat() would be given (the template lists them in the prompt).'),
+  chatTemplateKwargs: ChatTemplateKwargsSchema.optional(),
+  thinking: ThinkingSchema.optional().describe('The thinking option chat() would be given (it changes the rendered prompt).'),
 });
 
 /** vLLM SamplingParams name of each per-call option that passes through 1:1 (from the `.meta()` above). */

@@ -25,6 +25,8 @@ export interface SamplingPayload {
   logit_bias?: Record<string, number>;
   n?: number;
   logprobs?: number;
+  /** `thinking: { budgetTokens }` (vLLM's reasoning config, set by the engine option reasoningParser, enforces it). */
+  thinking_token_budget?: number;
 }
 
 export type Command =
@@ -34,6 +36,7 @@ export type Command =
       prompt?: string;
       messages?: ChatMessage[];
       chat_template?: string;
+      chat_template_kwargs?: Record<string, unknown>;
       tools?: ChatTool[];
       params: SamplingPayload;
       stream: boolean;
@@ -58,6 +61,8 @@ export type BridgeEvent =
       t: 'out';
       id: string;
       text: string;
+      /** What the engine's reasoning parser took out of `text` (this event's part; with the engine option reasoningParser). */
+      reasoning?: string;
       done: boolean;
       finishReason?: string | null;
       promptTokens?: number;
@@ -66,7 +71,7 @@ export type BridgeEvent =
       /** The tokens of this event (with `logprobs`). */
       logprobs?: TokenLogprob[];
       /** Every completion, when `n` > 1 (final event only). */
-      choices?: { text: string; finishReason: string | null; outputTokens: number; logprobs?: TokenLogprob[] }[];
+      choices?: { text: string; reasoning?: string; finishReason: string | null; outputTokens: number; logprobs?: TokenLogprob[] }[];
     }
   | { t: 'result'; id: string; value: unknown }
   | { t: 'closed' };

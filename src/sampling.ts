@@ -38,8 +38,24 @@ export function parseSamplingOptions(options: unknown): SamplingOptions {
   return o;
 }
 
-/** Validates per-call options and merges them over the engine defaults into vLLM SamplingParams keys. */
-export function samplingPayload(defaults: SamplingDefaults, options: unknown): { payload: SamplingPayload; signal?: AbortSignal } {
+/**
+ * The chat template variables of a call: `chatTemplateKwargs`, with `thinking` as the variables thinking templates
+ * read (Qwen3 and GLM `enable_thinking`, DeepSeek and Granite `thinking`). Undefined when the call sets neither.
+ */
+export function chatTemplateKwargs(o: Pick<SamplingOptions, 'chatTemplateKwargs' | 'thinking'>): Record<string, unknown> | undefined {
+  if (o.thinking === undefined) return o.chatTemplateKwargs;
+  const on = o.thinking !== false;
+  return { ...o.chatTemplateKwargs, enable_thinking: on, thinking: on };
+}
+
+/**
+ * Validates per-call options and merges them over the engine defaults into vLLM SamplingParams keys; the chat
+ * template variables apart (`chatTemplateKwargs`: they change the prompt, not the sampling).
+ */
+export function samplingPayload(
+  defaults: SamplingDefaults,
+  options: unknown,
+): { payload: SamplingPayload; signal?: AbortSignal; chatTemplateKwargs?: Record<string, unknown> } {
   const o = parseSamplingOptions(options);
   const payload: SamplingPayload = {
     max_tokens: o.maxTokens ?? defaults.maxTokens,
@@ -56,5 +72,7 @@ export function samplingPayload(defaults: SamplingDefaults, options: unknown): {
   if (o.regex !== undefined) payload.regex = o.regex;
   if (o.choice !== undefined) payload.choice = o.choice;
   if (o.grammar !== undefined) payload.grammar = o.grammar;
-  return o.signal ? { payload, signal: o.signal } : { payload };
+  if (typeof o.thinking === 'object') payload.thinking_token_budget = o.thinking.budgetTokens;
+  const kwargs = chatTemplateKwargs(o);
+  return { payload, ...(o.signal ? { signal: o.signal } : {}), ...(kwargs ? { chatTemplateKwargs: kwargs } : {}) };
 }

@@ -38,16 +38,23 @@ export interface TokenLogprob {
 export interface GenerationChoice {
   text: string;
   rawText: string;
+  /** The completion's reasoning (see GenerationResult.reasoning). */
+  reasoning?: string;
   finishReason: GenerationResult['finishReason'];
   outputTokens: number;
   logprobs?: TokenLogprob[];
 }
 
 export interface GenerationResult {
-  /** Generated text, trimmed of surrounding whitespace. */
+  /** Generated text, trimmed of surrounding whitespace (with a reasoningParser: the answer, without the reasoning). */
   text: string;
-  /** The text exactly as vLLM produced it. */
+  /** The text exactly as vLLM produced it (with a reasoningParser: less what the parser took out as reasoning). */
   rawText: string;
+  /**
+   * A thinking model's reasoning, apart from `text`: set on chat results by the engine option `reasoningParser` (vLLM's
+   * parser for the model) when the output has any.
+   */
+  reasoning?: string;
   finishReason: 'stop' | 'length' | 'abort' | (string & {}) | null;
   promptTokens: number;
   outputTokens: number;
@@ -111,6 +118,8 @@ export interface SleepPreparation {
 
 export interface EffectiveConfig {
   vllmVersion: string;
+  /** The torch release vLLM runs on (a warm cache is for one vLLM and torch); absent where a backend does not say. */
+  torchVersion?: string;
   device: { platform: string; name?: string; capability?: string | null };
   model: string;
   dtype: string;

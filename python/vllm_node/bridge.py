@@ -57,6 +57,13 @@ def _classify_start_error(exc: BaseException) -> str:
     return "MODEL_LOAD_FAILED"
 
 
+def _choice_text(split: Any, text: str) -> dict[str, str]:
+    if split is None:
+        return {"text": text}
+    content, reasoning = split.whole(text)
+    return {"text": content, **({"reasoning": reasoning} if reasoning else {})}
+
+
 # One engine start at a time in this process (one Python for every Node thread): an engine's start sets
 # process environment variables for the vLLM processes it spawns (memory.Plan.env), and vLLM's start-up is not
 # thread-safe. JS serialises the starts of one Node environment; this covers engines made in worker_threads too.
@@ -73,6 +80,7 @@ class Engine:
         self.dead: BaseException | None = None
         self.sleep_prepared = False  # calls.prepare_sleep started pinning the first sleep's CPU memory
         self.speculation_baseline = None  # speculative decoding's counters when the engine became ready
+        self.reasoner = None  # reasoning.Reasoner with the engine option reasoningParser
         self._holds_fork_server = False
         self._stop = threading.Event()
         options = json.loads(options_json)
@@ -82,6 +90,10 @@ class Engine:
 
             started = time.monotonic()
             with _START_LOCK:
+                from . import preimport
+
+                # Before anything imports vLLM (the fork server below does): cacheDir, deterministic.
+                preimport.apply(options.get("cache_dir"), bool(options.get("deterministic")))
                 if options.get("fast_start") is not False:
                     # Started now, the fork server imports vLLM while this thread does the same (a first start in
                     # this process); released below if the plan does not fork after all.
@@ -91,9 +103,14 @@ class Engine:
                     self._holds_fork_server = True
                     fork_server.ensure_running()
                 kwargs, notes, self.memory_plan = config.build_llm_kwargs(options)
+                from . import reasoning
+
+                parser_cls = reasoning.parser_class(kwargs.get("reasoning_parser"))
                 if self._holds_fork_server and not getattr(self.memory_plan, "fork", False):
                     self._release_fork_server()
                 self._start(kwargs)
+                if parser_cls is not None:
+                    self.reasoner = reasoning.Reasoner(parser_cls, self.llm)
                 memory_info = self._hold_memory_cap(kwargs, notes)
                 if kwargs.get("speculative_config") is not None:
                     from . import speculative
@@ -206,13 +223,16 @@ class Engine:
         try:
             params = requests.sampling_params(cmd.get("params") or {}, bool(cmd.get("stream")))
             prompt = requests.engine_input(self.llm, cmd)
+            split = None
+            if self.reasoner is not None and "messages" in cmd:
+                split = self.reasoner.start(cmd, params, prompt.get("prompt_token_ids") if isinstance(prompt, dict) else None)
             self.engine.add_request(rid, prompt, params)
         except Exception as exc:  # noqa: BLE001 - rejects this request only
             if type(exc).__name__ == "EngineDeadError":
                 self.dead = exc
             events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc)})
             return
-        self.pending[rid] = {"tokens": 0, "logprobs": params.logprobs}
+        self.pending[rid] = {"tokens": 0, "logprobs": params.logprobs, "split": split, "stream": bool(cmd.get("stream"))}
 
     def _abort(self, ids: list[str]) -> None:
         live = [i for i in ids if self.pending.pop(i, None) is not None]
@@ -233,11 +253,19 @@ class Engine:
             "text": completion.text if completion is not None else "",
             "done": bool(out.finished),
         }
+        split = state.get("split")
+        if split is not None and completion is not None:
+            if state.get("stream"):
+                event["text"], reasoning = split.delta(completion.text, completion.token_ids, bool(out.finished))
+            else:
+                event["text"], reasoning = split.whole(completion.text)
+            if reasoning:
+                event["reasoning"] = reasoning
         top = state.get("logprobs")
         if top is not None and completion is not None:
             event["logprobs"] = requests.token_logprobs(completion, top)
         if out.finished and len(out.outputs) > 1:
-            event["choices"] = [{"text": c.text, "finishReason": c.finish_reason, "outputTokens": len(c.token_ids),
+            event["choices"] = [{**_choice_text(split, c.text), "finishReason": c.finish_reason, "outputTokens": len(c.token_ids),
                                  **({"logprobs": requests.token_logprobs(c, top)} if top is not None else {})}
                                 for c in out.outputs]
         if out.finished:

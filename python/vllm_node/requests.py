@@ -14,6 +14,10 @@ def sampling_params(params: dict[str, Any], stream: bool):
 
     # The names and values were checked by the options schema (src/options.ts); a public SamplingParams field
     # passes, except those vllm-node sets itself.
+    if params.get("thinking_token_budget") is not None and "thinking_token_budget" not in SamplingParams.__struct_fields__:
+        import vllm
+
+        raise ValueError(f"thinking.budgetTokens: vLLM {vllm.__version__} has no thinking_token_budget")
     kwargs = {k: v for k, v in params.items()
               if k in SamplingParams.__struct_fields__ and not k.startswith("_") and k not in _SET_HERE and v is not None}
     if "logit_bias" in kwargs:  # JSON object keys are strings; vLLM wants token ids
