@@ -144,7 +144,7 @@ class Extraction<S extends z.ZodType> {
     this.#instructions = instructions;
     this.#onTruncate = onTruncate;
     this.onProgress = onProgress;
-    this.#sampling = { ...sampling, ...constraint };
+    this.#sampling = { thinking: false, ...sampling, ...constraint }; // a thinking model answers at once unless asked
     this.#fitter = inputFitter(backend, messages(constraint, '', instructions), maxInputTokens, sampling.maxTokens);
     this.#fitter.catch(() => {}); // reported by run()
   }

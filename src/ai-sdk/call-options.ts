@@ -8,7 +8,7 @@ import { SamplingOptionsSchema } from '../options.js';
 import type { ChatTool, GenerationResult } from '../types.js';
 
 /** `providerOptions.vllm`: the vLLM options the AI SDK has no call option for. Unknown keys are errors. */
-export const VllmProviderOptionsSchema = SamplingOptionsSchema.pick({ ignoreEos: true, jsonSchema: true }).extend({
+export const VllmProviderOptionsSchema = SamplingOptionsSchema.pick({ ignoreEos: true, jsonSchema: true, thinking: true, chatTemplateKwargs: true }).extend({
   chatTemplate: z.string().optional().describe('A Jinja chat template for models without one.'),
 });
 export type VllmProviderOptions = z.infer<typeof VllmProviderOptionsSchema>;
@@ -43,6 +43,8 @@ export function mapCallOptions(call: LanguageModelV3CallOptions, vllm: VllmProvi
 
   if (vllm?.ignoreEos !== undefined) options.ignoreEos = vllm.ignoreEos;
   if (vllm?.chatTemplate !== undefined) options.chatTemplate = vllm.chatTemplate;
+  if (vllm?.thinking !== undefined) options.thinking = vllm.thinking;
+  if (vllm?.chatTemplateKwargs !== undefined) options.chatTemplateKwargs = vllm.chatTemplateKwargs;
 
   let jsonSchema: Record<string, unknown> | undefined = vllm?.jsonSchema;
   if (call.responseFormat?.type === 'json') {

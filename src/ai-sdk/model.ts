@@ -40,6 +40,7 @@ export class VllmChatLanguageModel implements LanguageModelV3 {
     const { messages, mapped, warnings } = await this.#prepare(call);
     const result = await this.#generator.chatDetailed(messages, mapped.options);
     const content = outputContent(result.rawText, mapped.toolMode);
+    if (result.reasoning) content.unshift({ type: 'reasoning', text: result.reasoning });
     return {
       content,
       finishReason: mapFinishReason(result.finishReason, content.filter((c) => c.type === 'tool-call').length, mapped.toolMode),
@@ -56,8 +57,11 @@ export class VllmChatLanguageModel implements LanguageModelV3 {
     const cancel = new AbortController();
     const signal = call.abortSignal ? AbortSignal.any([call.abortSignal, cancel.signal]) : cancel.signal;
     let finished: GenerationResult | undefined;
-    const deltas = this.#generator.chatStream(messages, { ...mapped.options, signal, onFinish: (r) => (finished = r) })[Symbol.asyncIterator]();
     const parts = new StreamParts(mapped.toolMode);
+    // The engine calls onReasoning in order with the text it yields: the parts of both keep that order.
+    const reasoning: LanguageModelV3StreamPart[] = [];
+    const onReasoning = (delta: string) => reasoning.push(...parts.reasoning(delta));
+    const deltas = this.#generator.chatStream(messages, { ...mapped.options, signal, onFinish: (r) => (finished = r), onReasoning })[Symbol.asyncIterator]();
     const modelId = this.modelId;
     let closed = false;
     const stream = new ReadableStream<LanguageModelV3StreamPart>({
@@ -71,8 +75,12 @@ export class VllmChatLanguageModel implements LanguageModelV3 {
           for (;;) {
             const next = await deltas.next();
             if (closed) return;
-            if (next.done) break;
-            const out = parts.push(next.value);
+            const out = reasoning.splice(0);
+            if (next.done) {
+              for (const part of out) controller.enqueue(part);
+              break;
+            }
+            out.push(...parts.push(next.value));
             for (const part of out) controller.enqueue(part);
             if (out.length > 0) return;
           }
@@ -113,13 +121,37 @@ class StreamParts {
   readonly #splitter = new ToolCallSplitter();
   #forced = '';
   #textId: string | undefined;
+  #reasoningId: string | undefined;
   #toolCalls = 0;
 
   constructor(mode: ToolMode) {
     this.#mode = mode;
   }
 
+  /** A piece of the model's reasoning (engine option reasoningParser): reasoning-start/-delta, ended by what follows. */
+  reasoning(delta: string): LanguageModelV3StreamPart[] {
+    if (!delta) return [];
+    const out: LanguageModelV3StreamPart[] = [];
+    if (this.#reasoningId === undefined) {
+      this.#reasoningId = generateId();
+      out.push({ type: 'reasoning-start', id: this.#reasoningId });
+    }
+    out.push({ type: 'reasoning-delta', id: this.#reasoningId, delta });
+    return out;
+  }
+
+  #endReasoning(): LanguageModelV3StreamPart[] {
+    if (this.#reasoningId === undefined) return [];
+    const id = this.#reasoningId;
+    this.#reasoningId = undefined;
+    return [{ type: 'reasoning-end', id }];
+  }
+
   push(delta: string): LanguageModelV3StreamPart[] {
+    if (delta) {
+      const ended = this.#endReasoning();
+      if (ended.length > 0) return [...ended, ...this.push(delta)];
+    }
     if (this.#mode === 'forced') {
       this.#forced += delta;
       return [];
@@ -129,6 +161,7 @@ class StreamParts {
   }
 
   end(result: GenerationResult | undefined): LanguageModelV3StreamPart[] {
+    const ended = this.#endReasoning();
     let out: LanguageModelV3StreamPart[];
     if (this.#mode === 'forced') {
       const call = parseToolCallJson(this.#forced);
@@ -138,6 +171,7 @@ class StreamParts {
     }
     if (this.#textId !== undefined) out.push({ type: 'text-end', id: this.#textId });
     this.#textId = undefined;
+    out.unshift(...ended);
     out.push({ type: 'finish', finishReason: mapFinishReason(result?.finishReason ?? null, this.#toolCalls, this.#mode), usage: mapUsage(result) });
     return out;
   }

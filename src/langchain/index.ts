@@ -37,6 +37,9 @@ export interface VllmSamplingFields {
   /** Constrain the output to this JSON Schema (vLLM structured outputs); withStructuredOutput sets it. */
   jsonSchema?: Record<string, unknown>;
   chatTemplate?: string;
+  /** Thinking models: on, off or within a token budget (see the Engine's `thinking`); the reasoning (engine option reasoningParser) comes in `additional_kwargs.reasoning_content`. */
+  thinking?: boolean | { budgetTokens: number };
+  chatTemplateKwargs?: Record<string, unknown>;
 }
 
 export interface ChatVllmCallOptions extends BaseChatModelCallOptions, VllmSamplingFields {
@@ -49,7 +52,7 @@ export interface ChatVllmInput extends BaseChatModelParams, VllmSamplingFields {
   stop?: string[];
 }
 
-const SAMPLING_KEYS = ['maxTokens', 'temperature', 'topP', 'topK', 'frequencyPenalty', 'presencePenalty', 'seed', 'ignoreEos', 'jsonSchema', 'chatTemplate'] as const;
+const SAMPLING_KEYS = ['maxTokens', 'temperature', 'topP', 'topK', 'frequencyPenalty', 'presencePenalty', 'seed', 'ignoreEos', 'jsonSchema', 'chatTemplate', 'thinking', 'chatTemplateKwargs'] as const;
 
 type ToolMode = 'none' | 'auto' | 'forced';
 
@@ -138,6 +141,7 @@ export class ChatVllm extends BaseChatModel<ChatVllmCallOptions> {
     const result = await this.engine.chatDetailed(toChatMessages(messages), call);
     const { text, calls } = readOutput(result.rawText, mode);
     const message = aiMessage(text, calls, result);
+    if (result.reasoning) message.additional_kwargs.reasoning_content = result.reasoning;
     return {
       generations: [{ text, message, generationInfo: { finish_reason: result.finishReason } }],
       llmOutput: { tokenUsage: { promptTokens: result.promptTokens, completionTokens: result.outputTokens, totalTokens: result.promptTokens + result.outputTokens } },
@@ -162,11 +166,18 @@ export class ChatVllm extends BaseChatModel<ChatVllmCallOptions> {
         }
       }
     };
+    // The engine calls onReasoning in order with the text it yields: each piece goes out before the text after it.
+    const reasoning: string[] = [];
+    const reasoningChunks = function* (): Generator<ChatGenerationChunk> {
+      for (const r of reasoning.splice(0)) yield new ChatGenerationChunk({ text: '', message: new AIMessageChunk({ content: '', additional_kwargs: { reasoning_content: r } }) });
+    };
     // Leaving this generator early (a break, an abort) ends the engine's stream, which aborts the vLLM request.
-    for await (const delta of this.engine.chatStream(toChatMessages(messages), { ...call, onFinish: (r) => (finished = r) })) {
+    for await (const delta of this.engine.chatStream(toChatMessages(messages), { ...call, onFinish: (r) => (finished = r), onReasoning: (r) => reasoning.push(r) })) {
+      yield* reasoningChunks();
       if (mode === 'forced') forced += delta;
       else yield* emit(mode === 'auto' ? splitter.push(delta) : [{ type: 'text', text: delta }]);
     }
+    yield* reasoningChunks();
     if (mode === 'forced') {
       const parsed = parseToolCallJson(forced);
       yield* emit(parsed ? [{ type: 'tool-call', call: parsed }] : [{ type: 'text', text: forced }]);
