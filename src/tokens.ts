@@ -15,6 +15,8 @@ export interface TokenizeOptions {
 export interface CountTokensOptions {
   chatTemplate?: string;
   tools?: ChatTool[];
+  chatTemplateKwargs?: Record<string, unknown>;
+  thinking?: boolean | { budgetTokens: number };
 }
 
 /** An input cut to fit: its length in tokens (alone, without special tokens) before and after. */
