@@ -123,7 +123,7 @@ async function consume(iterable) {
 /** One call of `kind`; resolves when it has settled (never rejects). */
 function oneCall(engine, i) {
   const kind = pick();
-  const call = { id: i, kind, settles: 0, outcome: undefined };
+  const call = { id: i, kind, settles: 0, outcome: undefined, startS: +((performance.now() - t0) / 1000).toFixed(1) };
   calls.push(call);
   const prompt = `Posting ${i}: senior data engineer, Berlin or remote, Kafka and Go.`;
   const sampling = { maxTokens, temperature: 0.7, seed: i };
@@ -223,7 +223,7 @@ const callers = Promise.all(Array.from({ length: concurrency }, caller));
 // The callers await each call, so a call that never settles holds its caller: past the drain it counts as missing.
 const drained = await Promise.race([callers.then(() => true), new Promise((r) => setTimeout(() => r(false), deadline - performance.now() + Number(o['drain-s']) * 1000).unref())]);
 const runSeconds = (performance.now() - runStart) / 1000;
-const missing = calls.filter((c) => c.settles === 0).map((c) => c.id);
+const missing = calls.filter((c) => c.settles === 0).map((c) => ({ id: c.id, kind: c.kind, startS: c.startS }));
 await sample(card);
 clearInterval(sampler);
 clearInterval(progress);
@@ -254,6 +254,7 @@ const summary = {
   doubles: doubles.length,
   missing: missing.length,
   drained,
+  missingFirst: missing.slice(0, 20),
   unexpected: unexpected.length,
   unexpectedFirst: unexpected.slice(0, 5),
   cardBeforeMiB: cardBefore ?? null,
