@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 
 import { Engine } from '../../src/index.js';
 import { rejection } from '../helpers/errors.js';
@@ -45,8 +44,10 @@ describe('speculative decoding on the CPU', () => {
     expect(await engine.metrics()).toEqual({
       speculative: { drafts: 0, draftTokens: 0, acceptedTokens: 0, acceptedPerPosition: [0, 0, 0, 0], acceptanceRate: null, meanAcceptanceLength: null },
     });
-    const job = await engine.extract(POSTING, z.object({ title: z.string(), company: z.string(), city: z.string() }), { temperature: 0, maxTokens: 200 });
-    expect(typeof job.company).toBe('string');
+    // An extraction's request (the 135M model may not close the JSON within the budget: only the drafting counts here).
+    const schema = { type: 'object', properties: { title: { type: 'string' }, company: { type: 'string' }, city: { type: 'string' } }, required: ['title', 'company', 'city'] };
+    const r = await engine.chatDetailed([{ role: 'system', content: `Reply with JSON only.\nJSON Schema:\n${JSON.stringify(schema)}` }, { role: 'user', content: POSTING }], { temperature: 0, maxTokens: 64, jsonSchema: schema });
+    expect(r.rawText.startsWith('{"title":"')).toBe(true);
     const m = (await engine.metrics()).speculative;
     expect(m).not.toBeNull();
     expect(m!.draftTokens).toBeGreaterThan(0);
