@@ -43,4 +43,4 @@ export {
   type EngineFactory,
   type ManagedEngine,
 } from './model-manager.js';
-export { warmEngine, warmState, vllmCacheRoot, type WarmRecord } from './warmup.js';
+export { cacheSettings, cacheState, warmEngine, warmState, vllmCacheRoot, type CacheState, type InstalledStack, type WarmRecord } from './warmup.js';

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import fast_start, memory, speculative, versions
+from . import fast_start, memory, preimport, speculative, versions
 from .settings import WORKER_EXTENSION, UnsupportedSetting, model_config_json  # noqa: F401 - re-exported for bridge
 
 
@@ -25,7 +25,7 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
 
     kwargs = dict(options["engine_kwargs"])
     kwargs.update(options.get("extra_engine_args") or {})
-    notes: list[dict[str, Any]] = [version_note()]
+    notes: list[dict[str, Any]] = [version_note(), *preimport.notes(options, current_platform)]
     names = engine_arg_names()
 
     if current_platform.is_cpu():
@@ -146,8 +146,11 @@ def effective_config(llm: Any, kwargs: dict[str, Any], notes: list[dict[str, Any
             device["capability"] = f"{cap.major}.{cap.minor}" if cap else None
         except Exception:  # noqa: BLE001 - informational only
             pass
+    import torch
+
     return {
         "vllmVersion": _vllm_version(),
+        "torchVersion": torch.__version__,
         "device": device,
         "model": model.model,
         "dtype": str(model.dtype).replace("torch.", ""),

@@ -6,7 +6,8 @@ import { VllmError } from '../errors.js';
 import { addonNotFoundError, findAddon, sourceBuildCommand } from '../native/addon.js';
 import { packageRoot } from '../native/paths.js';
 import { candidatePython, resolvePython } from '../native/python.js';
-import { vllmCacheRoot, warmState } from '../warmup.js';
+import type { EngineOptions } from '../options.js';
+import { cacheState } from '../warmup.js';
 
 export interface DoctorFinding {
   ok: boolean;
@@ -15,7 +16,12 @@ export interface DoctorFinding {
   fix?: string;
 }
 
-export function doctor(python?: string, model?: string): DoctorFinding[] {
+/**
+ * `model`: also say whether the caches are warm for it, with these engine options (the settings the deployment
+ * uses: config file, environment, flags; `options.cacheDir` names the folder) and the vLLM and torch installed; or
+ * the error that resolving those options gave.
+ */
+export function doctor(python?: string, model?: { options: EngineOptions } | { error: Error }): DoctorFinding[] {
   const out: DoctorFinding[] = [];
   const cand = candidatePython(python);
   out.push({ ok: true, check: 'python chosen', detail: `${cand.executable} (from ${cand.source}; order: --python, VLLM_NODE_PYTHON, project .venv, python3 on PATH)` });
@@ -64,23 +70,15 @@ export function doctor(python?: string, model?: string): DoctorFinding[] {
       ...(g.fp8 ? {} : { fix: 'fp8 needs compute capability 8.9+: pass quantization: null (and kvCacheDtype: "auto")' }),
     });
   }
-  if (model) out.push(warmFinding(model, report.vllm?.version));
+  if (model) out.push(warmFinding(model, { vllmVersion: report.vllm?.version, torchVersion: report.torch?.version, device: gpus[0]?.name ?? (report.vllm?.platform === 'cpu' ? 'cpu' : undefined) }));
   return out;
 }
 
-function warmFinding(model: string, vllmVersion: string | undefined): DoctorFinding {
-  const { records, compileCache } = warmState(model, vllmVersion);
-  const fix = `vllm-node warmup --model ${model} (with the settings the deployment uses)`;
-  if (records.length === 0) {
-    return { ok: false, check: 'caches', detail: `${model} was never warmed up with vLLM ${vllmVersion ?? '?'} here (cache folder ${vllmCacheRoot()}): its first start compiles`, fix };
-  }
-  const last = records[records.length - 1]!;
-  if (!compileCache) {
-    return { ok: false, check: 'caches', detail: `${model} was warmed up on ${last.at}, but vLLM's compile cache in ${vllmCacheRoot()} is gone`, fix };
-  }
-  return {
-    ok: true,
-    check: 'caches',
-    detail: `${model}: warmed up ${records.length === 1 ? 'once' : `${records.length} times (different settings)`}, last on ${last.at} with vLLM ${last.vllmVersion} on ${last.device} (that start took ${last.startupSeconds} s); a start with the same settings reads the caches`,
-  };
+function warmFinding(model: { options: EngineOptions } | { error: Error }, installed: Parameters<typeof cacheState>[1]): DoctorFinding {
+  if ('error' in model) return { ok: false, check: 'caches', detail: `the engine options could not be resolved: ${model.error.message}`, fix: 'Fix the configuration (flags, config file, environment) and run doctor again' };
+  const { options } = model;
+  const state = cacheState(options, installed);
+  if (state.warm) return { ok: true, check: 'caches', detail: state.detail };
+  const flags = options.cacheDir ? ` --cache-dir ${options.cacheDir}` : '';
+  return { ok: false, check: 'caches', detail: state.detail, fix: `vllm-node warmup --model ${options.model}${flags} (with the settings the deployment uses)` };
 }

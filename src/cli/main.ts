@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `vllm-node` command line: generate / chat / extract over JSONL, bench, doctor. */
 import { accessSync, constants, createReadStream, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { SingleBar } from 'cli-progress';
@@ -14,7 +15,7 @@ import { VllmError } from '../errors.js';
 import { extractWith, fromJsonSchema, type ExtractOptions } from '../extract.js';
 import { ModelManager } from '../model-manager.js';
 import { checkModel } from '../model-path.js';
-import { ExtractOptionsSchema, type EngineOptionsInput, type SamplingOptions } from '../options.js';
+import { ExtractOptionsSchema, type EngineOptions, type EngineOptionsInput, type SamplingOptions } from '../options.js';
 import { parseCallOptions, parseSamplingOptions } from '../sampling.js';
 import { cpuProfile } from '../profiles.js';
 import { warmEngine } from '../warmup.js';
@@ -204,6 +205,26 @@ common(program.command('bench').description('N concurrent requests; prints outpu
     await engine.close();
   }
 });
+interface CacheFlags {
+  sleepMode?: string;
+  cacheDir?: string;
+}
+const CACHE_FLAGS = { sleepMode: '--sleep-mode', cacheDir: '--cache-dir' };
+
+function cacheFlags(o: CacheFlags): Partial<EngineOptionsInput> {
+  return { ...(o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {}), ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}) };
+}
+
+/** The engine options doctor checks the caches for: what warmup would start with the same flags. */
+function doctorOptions(o: Common & CacheFlags): { options: EngineOptions } | { error: Error } {
+  try {
+    const options = checkFlags(CACHE_FLAGS, () => resolveEngineOptions({ ...(o.model ? { model: o.model } : {}), ...overrides(o, cacheFlags(o)) }, createOptions(o)));
+    return { options: { ...options, ...(options.cacheDir !== undefined ? { cacheDir: resolve(options.cacheDir) } : {}) } };
+  } catch (err) {
+    return { error: err as Error };
+  }
+}
+
 program
   .command('warmup')
   .description(
@@ -214,9 +235,10 @@ program
   .option('-c, --config <file>', 'YAML config file')
   .option('--cpu', 'CPU settings (no fp8, small KV cache)')
   .option('--sleep-mode <mode>', 'sleepMode of the engine to warm: off | auto | on (a ModelManager uses auto)')
+  .option('--cache-dir <dir>', 'put every cache the start writes into this folder (cacheDir; default VLLM_NODE_CACHE_DIR / config file)')
   .option('--models', "warm every model of the config's catalog (inference.models) as ModelManager starts them")
-  .action(async (o: Common & { sleepMode?: string; models?: boolean }) => {
-    const extra = o.sleepMode ? { sleepMode: o.sleepMode as 'auto' } : {};
+  .action(async (o: Common & CacheFlags & { models?: boolean }) => {
+    const extra = cacheFlags(o);
     if (o.models) {
       const manager = await ModelManager.create(overrides(o, extra), createOptions(o));
       try {
@@ -226,7 +248,7 @@ program
       }
       return;
     }
-    checkFlags({ sleepMode: '--sleep-mode' }, () => preflight(o, extra));
+    checkFlags(CACHE_FLAGS, () => preflight(o, extra));
     const engine = await open(o, extra);
     try {
       console.log(JSON.stringify(await warmEngine(engine)));
@@ -238,10 +260,14 @@ program
   .command('doctor')
   .description('check Python, the addon, vLLM, GPUs and fp8 support, with a fix for each problem')
   .option('--python <exe>', 'Python to check')
-  .option('-m, --model <path>', "also say whether this model's caches are warm (see warmup)")
+  .option('-m, --model <path>', "also say whether this model's caches are warm for the settings (config file, environment, the flags below) and the installed vLLM and torch (see warmup)")
+  .option('-c, --config <file>', 'YAML config file (with --model)')
+  .option('--cpu', 'CPU settings (with --model)')
+  .option('--sleep-mode <mode>', 'sleepMode (with --model): off | auto | on')
+  .option('--cache-dir <dir>', 'the cache folder to check (cacheDir; default VLLM_NODE_CACHE_DIR / config file, else vLLM\'s own)')
   .option('--json', 'JSON output')
-  .action((o: { python?: string; json?: boolean; model?: string }) => {
-    const findings = doctor(o.python, o.model);
+  .action((o: Common & CacheFlags & { python?: string; json?: boolean }) => {
+    const findings = doctor(o.python, o.model === undefined ? undefined : doctorOptions(o));
     if (o.json) console.log(JSON.stringify(findings, null, 2));
     else for (const f of findings) console.log(`${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}${f.fix ? `\n     fix: ${f.fix}` : ''}`);
     process.exitCode = findings.every((f) => f.ok) ? 0 : 1;
