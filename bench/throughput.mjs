@@ -22,17 +22,17 @@
 //   --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
 //   --engine-arg key=value (repeatable, JSON values; given to all three engines) --serve-arg ARG (repeatable, vllm
 //   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1) --dry-run (print what each path would be given, start nothing)
-import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import OpenAI from 'openai';
-import { cpuProfile, Engine } from 'vllm-node';
+import { Engine } from 'vllm-node';
 
 import { machine, ROOT } from './common.mjs';
+import { benchEngineArgs, nodeOptions as toNodeOptions, parseEngineArgFlags, PlainWorker, PYTHON as python, ServeProcess, serveArgs as toServeArgs } from './paths.mjs';
 import { diffOfMedians, MIN_ROUNDS, ratioOfMedians, repeatsFor, schedule, summarize, TOLERANCE } from './stats.mjs';
 
 const { values: o } = parseArgs({
@@ -80,62 +80,22 @@ for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref'].includes(p)) thr
 if (pathIds.includes('ref') && !pathIds.includes('node')) throw new Error('--paths: ref runs on the node engine; add node');
 const outDir = resolve(o.out ?? `/tmp/vllm-node-throughput-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
-const python = process.env.VLLM_NODE_PYTHON ?? (existsSync(join(ROOT, '.venv', 'bin', 'python')) ? join(ROOT, '.venv', 'bin', 'python') : 'python3');
-// The environment as it was before any engine: the embedded engine sets variables in this process (vLLM's log level,
-// vllm-node's own), which the plain worker and vllm serve must not inherit.
-const BASE_ENV = { ...process.env, VLLM_NO_USAGE_STATS: '1', PYTHONUNBUFFERED: '1' };
-delete BASE_ENV.VLLM_NODE_TEST_CALLS;
 const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 // --- engine arguments: one set, in vLLM's names, given to every path ------------------------------------------
-const extra = Object.fromEntries(o['engine-arg'].map((kv) => {
-  const i = kv.indexOf('=');
-  if (i < 1) throw new Error(`--engine-arg wants key=value, got ${kv}`);
-  const v = kv.slice(i + 1);
-  try {
-    return [kv.slice(0, i), JSON.parse(v)];
-  } catch {
-    return [kv.slice(0, i), v];
-  }
-}));
-let engineArgs;
-if (GPU) {
-  // The seed's configuration (fp8 weights and KV cache, trust_remote_code), the card split between the engines.
-  engineArgs = { model, quantization: 'fp8', kv_cache_dtype: 'fp8', gpu_memory_utilization: num(o['gpu-mem'], 'gpu-mem'), max_model_len: num(o['max-model-len'] ?? 4096, 'max-model-len'), trust_remote_code: true, enforce_eager: o.eager };
-} else {
-  // The CPU profile as the benchmarks start it (bench/common.mjs): float32, eager, an explicit KV cache size.
-  const p = cpuProfile({ enforceEager: true });
-  engineArgs = {
-    model,
-    dtype: p.dtype,
-    kv_cache_dtype: p.kvCacheDtype,
-    gpu_memory_utilization: p.gpuMemoryUtilization,
-    max_model_len: num(o['max-model-len'] ?? 1024, 'max-model-len'),
-    trust_remote_code: true,
-    enforce_eager: true,
-    kv_cache_memory_bytes: num(o['kv-bytes'] ?? 2 ** 30, 'kv-bytes'),
-  };
-}
+const extra = parseEngineArgFlags(o['engine-arg']);
+const engineArgs = benchEngineArgs({
+  gpu: GPU,
+  model,
+  gpuMem: num(o['gpu-mem'], 'gpu-mem'),
+  maxModelLen: num(o['max-model-len'] ?? (GPU ? 4096 : 1024), 'max-model-len'),
+  eager: o.eager,
+  kvBytes: num(o['kv-bytes'] ?? 2 ** 30, 'kv-bytes'),
+});
 Object.assign(engineArgs, extra);
 const swapSpace = num(o['swap-space'], 'swap-space');
-const NODE_OPTION = { model: 'model', quantization: 'quantization', kv_cache_dtype: 'kvCacheDtype', dtype: 'dtype', gpu_memory_utilization: 'gpuMemoryUtilization', max_model_len: 'maxModelLen', trust_remote_code: 'trustRemoteCode', enforce_eager: 'enforceEager', tensor_parallel_size: 'tensorParallelSize', seed: 'seed' };
-function nodeOptions() {
-  const opts = { quantization: null, swapSpace, engineArgs: {} };
-  for (const [k, v] of Object.entries(engineArgs)) {
-    if (NODE_OPTION[k]) opts[NODE_OPTION[k]] = v;
-    else opts.engineArgs[k] = v;
-  }
-  return opts;
-}
-function serveArgs(port) {
-  const args = ['-m', 'vllm.entrypoints.cli.main', 'serve', model, '--host', '127.0.0.1', '--port', String(port), '--served-model-name', 'bench'];
-  for (const [k, v] of Object.entries(engineArgs)) {
-    if (k === 'model' || v === null || v === false) continue;
-    args.push(`--${k.replace(/_/g, '-')}`);
-    if (v !== true) args.push(typeof v === 'object' ? JSON.stringify(v) : String(v));
-  }
-  return [...args, ...o['serve-arg']];
-}
+const nodeOptions = () => toNodeOptions(engineArgs, swapSpace);
+const serveArgs = (port) => toServeArgs(engineArgs, port, o['serve-arg']);
 
 // --- workloads ---------------------------------------------------------------------------------------------------
 // The seed's sampling for every path; ignore_eos fixes the output length where the workload allows it.
@@ -213,37 +173,10 @@ const LABEL = {
 };
 const batchResult = (seconds, outputTokens, requests) => ({ seconds, outputTokens, requests });
 
-class PlainPath {
+class PlainPath extends PlainWorker {
   id = 'plain';
-  async start() {
-    const logFile = createWriteStream(join(outDir, 'plain.log'));
-    this.proc = spawn(python, [join(ROOT, 'bench', 'plain_vllm.py'), JSON.stringify(engineArgs)], { stdio: ['pipe', 'pipe', 'pipe'], env: BASE_ENV });
-    this.proc.stderr.pipe(logFile);
-    this.waiting = [];
-    this.exited = new Promise((r) => this.proc.once('exit', (code, sig) => r({ code, sig })));
-    this.exited.then(({ code, sig }) => {
-      for (const w of this.waiting.splice(0)) w.reject(new Error(`plain vLLM worker exited (${code ?? sig}); see ${join(outDir, 'plain.log')}`));
-    });
-    createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      if (!line.startsWith('BENCH-JSON ')) return void logFile.write(`${line}\n`);
-      const msg = JSON.parse(line.slice('BENCH-JSON '.length));
-      this.waiting.shift()?.resolve(msg);
-    });
-    const ready = await this.next();
-    if (!ready.ready) throw new Error(`plain vLLM did not start: ${ready.error}\n${ready.trace ?? ''}`);
-    this.pid = this.proc.pid;
-    this.info = ready;
-    return { pid: this.pid, startSeconds: ready.startSeconds, vllmVersion: ready.vllmVersion, kvCacheTokens: ready.config.kvCacheTokens, config: ready.config };
-  }
-  next() {
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
-  }
-  async send(cmd) {
-    const answer = this.next();
-    this.proc.stdin.write(`${JSON.stringify(cmd)}\n`);
-    const msg = await answer;
-    if (!msg.ok) throw new Error(`plain vLLM: ${msg.error}\n${msg.trace ?? ''}`);
-    return msg;
+  constructor() {
+    super(engineArgs, join(outDir, 'plain.log'));
   }
   async load(w) {
     const r = await this.send({ op: 'load', id: w.name, prompts: w.prompts, params: w.params, schema: w.schema ?? null });
@@ -251,13 +184,6 @@ class PlainPath {
   }
   async run(w, repeats) {
     return (await this.send({ op: 'run', id: w.name, repeats })).batches;
-  }
-  async close() {
-    if (!this.proc || this.proc.exitCode !== null) return;
-    this.proc.stdin.end(`${JSON.stringify({ op: 'quit' })}\n`);
-    const t = setTimeout(() => this.proc.kill('SIGTERM'), 60_000);
-    await this.exited;
-    clearTimeout(t);
   }
 }
 
@@ -317,32 +243,16 @@ class RefPath {
   async close() {}
 }
 
-const SERVE_START_LIMIT_S = 1800;
-
-class ServePath {
+class ServePath extends ServeProcess {
   id = 'serve';
-  async start() {
+  constructor() {
     const port = num(o.port, 'port');
-    const t = performance.now();
-    this.logPath = join(outDir, 'serve.log');
-    const logFile = createWriteStream(this.logPath);
-    this.args = serveArgs(port);
-    this.proc = spawn(python, this.args, { stdio: ['ignore', 'pipe', 'pipe'], env: BASE_ENV });
-    this.proc.stdout.pipe(logFile);
-    this.proc.stderr.pipe(logFile);
-    this.exited = new Promise((r) => this.proc.once('exit', r));
-    for (;;) {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) throw new Error(`vllm serve exited during its start; see ${this.logPath}:\n${tail(this.logPath)}`);
-      if (performance.now() - t > SERVE_START_LIMIT_S * 1000) throw new Error(`vllm serve not healthy after ${SERVE_START_LIMIT_S} s; see ${this.logPath}:\n${tail(this.logPath)}`);
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
-      } catch {}
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    this.pid = this.proc.pid;
-    this.client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
-    const kv = /KV cache size: ([\d,]+) tokens/.exec(readFileSync(this.logPath, 'utf8'));
-    return { pid: this.pid, startSeconds: (performance.now() - t) / 1000, kvCacheTokens: kv ? Number(kv[1].replace(/,/g, '')) : null, config: { command: `python ${this.args.join(' ')}` } };
+    super(serveArgs(port), join(outDir, 'serve.log'), port);
+  }
+  async start() {
+    const info = await super.start();
+    this.client = new OpenAI({ baseURL: this.baseURL, apiKey: 'none', maxRetries: 0, timeout: 3_600_000 });
+    return info;
   }
   async load() {
     return {};
@@ -361,21 +271,6 @@ class ServePath {
       batches.push(batchResult((performance.now() - t) / 1000, rs.reduce((a, r) => a + (r.usage?.completion_tokens ?? 0), 0), rs.length));
     }
     return batches;
-  }
-  async close() {
-    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.kill('SIGINT');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 60_000);
-    await this.exited;
-    clearTimeout(t);
-  }
-}
-
-function tail(path, chars = 3000) {
-  try {
-    return readFileSync(path, 'utf8').slice(-chars);
-  } catch {
-    return '';
   }
 }
 

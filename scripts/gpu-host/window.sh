@@ -2,14 +2,22 @@
 # One GPU window for the open measurements on the newest admitted vLLM (0.33), detached from the caller, after
 # scripts/offline-kit/install.sh with the vllm033.env kit:
 #   setsid nohup bash scripts/gpu-host/window.sh STEPS > /tmp/vllm-node-out/window.log 2>&1 < /dev/null &
-# STEPS (comma-separated, in order; default all): check, throughput, seed, manager, budget, memory.
+# STEPS (comma-separated, in order; default all): check, throughput, extraction, seed, manager, budget, memory.
 #   check       environment facts, the addon, the random-weight models (scripts/gpu-host/run.sh check)
 #   throughput  bench/throughput-window.sh (issue 29): plain vLLM / vllm-node / vllm serve, interleaved rounds
+#   extraction  bench/extraction.mjs (issue 25, item 6): 256 postings, extractMany / LLM.chat + structured outputs /
+#               vllm serve + response_format on the qwen3-4b shape (random weights: throughput and latency; the
+#               fields-right figures need real weights), 0.28 of the card per engine, then single-posting latency
+#               with and without n-gram speculation; EX_ARGS adds flags (e.g. "--model DIR" for real weights)
 #   seed        tests/gpu/seed.test.ts (the seed's promises)
 #   manager     tests/gpu/model-manager.test.ts
 #   budget      tests/gpu/model-manager-budget.test.ts (issue 24: the card sampled every 250 ms, every sample <= cap)
 #   memory      tests/gpu/memory.test.ts
 # Run when named (not in the default), issue 26 item 5, GPU faults:
+#   deterministic  tests/gpu/deterministic.test.ts (issue 26, items 1-2): deterministic: true + cacheDir on the 4B
+#               shape (bf16, compiled): a seeded sampled request alone and inside batches of 64 in other orders gives
+#               identical text; the compile cache lands in cacheDir (VLLM_NODE_GPU_CACHE_DIR, default a temp folder;
+#               run it twice with the same folder for the warm start) and doctor's check says warm
 #   faults      tests/gpu/faults.test.ts: EngineCore / GPU worker killed mid-batch, a second engine that cannot fit, a
 #               dead sleeper of a ModelManager (4B shape, load_format dummy)
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
@@ -31,16 +39,21 @@ gpu_test() {
   VITEST_FILES="$1" bash scripts/gpu-host/run.sh test > "$out/$2.log" 2>&1
   cp /tmp/vllm-node-gpu-test.log "$out/$2-full.log" 2>/dev/null
 }
-steps=${1:-check,throughput,seed,manager,budget,memory}
+steps=${1:-check,throughput,extraction,seed,manager,budget,memory}
 for step in ${steps//,/ }; do
   log "start $step"
   case "$step" in
     check) bash scripts/gpu-host/run.sh check > "$out/check.log" 2>&1 ;;
     throughput) TP_WORKLOADS=${TP_WORKLOADS:-seed,c1024,single} bash bench/throughput-window.sh "$out/throughput" ;;
+    extraction)
+      [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/extraction-models.log" 2>&1
+      # shellcheck disable=SC2086
+      BENCH_GPU=1 node bench/extraction.mjs --gpu-mem 0.28 --out "$out/extraction" ${EX_ARGS:-} > "$out/extraction.log" 2>&1 ;;
     seed) gpu_test tests/gpu/seed.test.ts seed ;;
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
     budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
+    deterministic) gpu_test tests/gpu/deterministic.test.ts deterministic ;;
     faults) gpu_test tests/gpu/faults.test.ts faults ;;
     soak)
       [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/soak-models.log" 2>&1
