@@ -114,7 +114,7 @@ function nodeOptionsFor(mode) {
   const args = argsFor(mode);
   if (mode !== 'ngram' || nodeSpecVia === 'engine-args') return { model, ...nodeOptions(args, 0) };
   delete args.speculative_config;
-  return { model, ...nodeOptions(args, 0), speculative: { method: 'ngram', tokens: SPEC.num_speculative_tokens, lookup: [lookupMin, lookupMax] } };
+  return { model, ...nodeOptions(args, 0), speculative: { method: 'ngram', numSpeculativeTokens: SPEC.num_speculative_tokens, promptLookupMin: lookupMin, promptLookupMax: lookupMax } };
 }
 // The seed's sampling, in vLLM's names and in vllm-node's.
 const SAMPLING = { max_tokens: maxTokens, temperature: 0.1, top_p: 0.9, frequency_penalty: 0.1 };
