@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -342,10 +343,11 @@ class Engine:
         self.engine = None
         self._release_fork_server()
         gc.collect()
+        # Never the first import of torch: a start refused before vLLM was imported (preimport) leaves the process
+        # free to start an engine with other cacheDir/deterministic settings.
+        torch = sys.modules.get("torch")
         try:
-            import torch
-
-            if torch.cuda.is_available():
+            if torch is not None and torch.cuda.is_available():
                 torch.cuda.empty_cache()
         except Exception:  # noqa: BLE001
             pass
