@@ -20,7 +20,9 @@ def parser_class(name: str | None) -> Any:
     try:
         return ReasoningParserManager.get_reasoning_parser(name)
     except KeyError:
-        names = ", ".join(ReasoningParserManager.list_registered())
+        m = ReasoningParserManager
+        registered = m.list_registered() if hasattr(m, "list_registered") else {*m.reasoning_parsers, *getattr(m, "lazy_parsers", {})}
+        names = ", ".join(sorted(registered))
         raise UnsupportedSetting(
             "reasoningParser", f'reasoningParser "{name}": the installed vLLM has no reasoning parser of that name; it has {names}'
         ) from None
@@ -80,7 +82,8 @@ class Split:
         """(answer, reasoning) of the next streamed delta; the parser's held-back text with the last one."""
         if self.stream_parser is None:
             self.stream_parser = self._parser()
-            self.stream_parser.adjust_initial_state_from_prompt(self.prompt_token_ids)
+            if hasattr(self.stream_parser, "adjust_initial_state_from_prompt"):  # newer vLLM
+                self.stream_parser.adjust_initial_state_from_prompt(self.prompt_token_ids)
         previous_text, previous_ids = self.text, self.token_ids
         self.text = previous_text + text
         self.token_ids = previous_ids + list(token_ids)
