@@ -17,6 +17,17 @@ if [[ $# -eq 0 ]]; then
   VLLM_NODE_VENV="$OLDEST" VLLM_NODE_REQUIREMENTS="$ROOT/requirements-cpu-oldest.txt" VLLM_NODE_TARGET=cpu \
     bash scripts/setup-python.sh
 fi
+# tests/cpu/pack.test.ts installs the packed package into an empty project with no network: npm resolves its
+# dependencies afresh there (a new user's versions, not package-lock.json's), so their registry documents and
+# tarballs go into the npm cache now, while the network is up.
+step "npm cache: the published package's dependencies, for the offline install test"
+npm_warm="$(mktemp -d)"
+node -e 'const p=require(process.argv[1]); console.log(JSON.stringify({ name: "warm", private: true, dependencies: p.dependencies }))' \
+  "$ROOT/package.json" >"$npm_warm/package.json"
+(cd "$npm_warm" && npm install --prefer-offline --ignore-scripts --no-audit --no-fund --no-update-notifier --loglevel=error >/dev/null) ||
+  echo "scripts/test.sh: could not fill the npm cache (no network?): tests/cpu/pack.test.ts may fail with ENOTCACHED" >&2
+rm -rf "$npm_warm"
+
 step "pytest python/tests (vLLM $(version .venv/bin/python))"
 offline .venv/bin/python -m pytest -q python/tests
 step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python))"

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 import { VllmError } from './errors.js';
 import { CONSTRAINT_OPTIONS, ExtractOptionsSchema, SamplingOptionsSchema, type SamplingOptions } from './options.js';
-import { parseCallOptions } from './sampling.js';
+import { parseCallOptions, thinkingOffByDefault } from './sampling.js';
 import { inputFitter, type InputFitter, type InputTruncation } from './tokens.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
@@ -144,7 +144,7 @@ class Extraction<S extends z.ZodType> {
     this.#instructions = instructions;
     this.#onTruncate = onTruncate;
     this.onProgress = onProgress;
-    this.#sampling = { thinking: false, ...sampling, ...constraint }; // a thinking model answers at once unless asked
+    this.#sampling = thinkingOffByDefault({ ...sampling, ...constraint }); // a thinking model answers at once unless asked
     this.#fitter = inputFitter(backend, messages(constraint, '', instructions), maxInputTokens, sampling.maxTokens);
     this.#fitter.catch(() => {}); // reported by run()
   }

@@ -8,7 +8,7 @@ import { VllmError } from './errors.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import { CountTokensOptionsSchema, SamplingDefaultsSchema, TokenizeOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
-import { parseCallOptions, samplingPayload } from './sampling.js';
+import { isDefaultThinking, parseCallOptions, samplingPayload } from './sampling.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
@@ -25,6 +25,13 @@ function remoteError(err: unknown): VllmError {
   if (err instanceof VllmError) return err;
   const status = (err as { status?: number }).status;
   return new VllmError('REMOTE_ERROR', `Remote endpoint failed${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`, { cause: err });
+}
+
+/** The reasoning a server with a reasoning parser sends beside the answer: `reasoning` (vLLM ≥ 0.11), `reasoning_content` before. */
+function reasoningOf(part: unknown): string | undefined {
+  const p = part as { reasoning?: unknown; reasoning_content?: unknown } | undefined;
+  const value = p?.reasoning ?? p?.reasoning_content;
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 const CONSTRAINT_KEYS = new Set(['json_schema', 'regex', 'choice', 'grammar']);
@@ -125,8 +132,12 @@ export class RemoteGenerator implements TextGenerator {
     }
   }
 
-  #body(options: SamplingOptions | undefined) {
-    const { payload, signal } = samplingPayload(this.#defaults, options);
+  #body(options: SamplingOptions | undefined, chat = false) {
+    const { payload, signal, chatTemplateKwargs } = samplingPayload(this.#defaults, options);
+    if (chatTemplateKwargs !== undefined && !chat) {
+      const option = (options as Record<string, unknown>).thinking !== undefined ? 'thinking' : 'chatTemplateKwargs';
+      throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": a text prompt has no chat template; use chat() / chatDetailed() / chatStream()`, { option });
+    }
     for (const option of ['n', 'logprobs'] as const) {
       if (payload[option] !== undefined) {
         throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": the remote endpoint does not return ${option === 'n' ? 'several completions' : 'log-probabilities'} through vllm-node yet; use a local Engine`, { option });
@@ -146,6 +157,8 @@ export class RemoteGenerator implements TextGenerator {
     if (payload.json_schema !== undefined) body.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: payload.json_schema } };
     // vLLM's server takes the other constraints as its `structured_outputs` extension.
     for (const key of ['regex', 'choice', 'grammar'] as const) if (payload[key] !== undefined) body.structured_outputs = { [key]: payload[key] };
+    // vLLM's server takes the template variables (thinking on or off) as its `chat_template_kwargs` extension.
+    if (chatTemplateKwargs !== undefined) body.chat_template_kwargs = chatTemplateKwargs;
     return { body, signal };
   }
 
@@ -181,32 +194,44 @@ export class RemoteGenerator implements TextGenerator {
 
   /** A chat request body: the sampling options, plus vLLM's `chat_template` extension and tools when given. */
   #chatBody(options: ChatCallOptions | undefined) {
-    const { chatTemplate, tools, onFinish, ...rest } = options ?? {};
-    const { body, signal } = this.#body(rest);
+    const { chatTemplate, tools, onFinish, onReasoning, ...given } = options ?? {};
+    // Extraction's own thinking-off default stays home: only vLLM's server knows chat_template_kwargs.
+    const rest = isDefaultThinking(options) ? { ...given, thinking: undefined } : given;
+    if (onReasoning !== undefined && typeof onReasoning !== 'function') {
+      throw new VllmError('INVALID_OPTIONS', 'Invalid option "onReasoning": expected a function', { option: 'onReasoning' });
+    }
+    const { body, signal } = this.#body(rest, true);
     if (chatTemplate !== undefined) body.chat_template = chatTemplate; // vLLM extension
     if (tools !== undefined && tools.length > 0) body.tools = tools;
-    return { body, signal, onFinish };
+    return { body, signal, onFinish, onReasoning };
   }
 
   async chatDetailed(messages: ChatMessage[], options?: ChatCallOptions): Promise<GenerationResult> {
     const { body, signal } = this.#chatBody(options);
     try {
       const r = await this.#client.chat.completions.create({ ...body, messages, stream: false } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, signal ? { signal } : {});
-      return this.#result(r.choices[0]?.message?.content ?? '', r.choices[0]?.finish_reason ?? null, r.usage);
+      const message = r.choices[0]?.message;
+      return this.#result(message?.content ?? '', r.choices[0]?.finish_reason ?? null, r.usage, reasoningOf(message));
     } catch (err) {
       throw remoteError(err);
     }
   }
 
   async *chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string> {
-    const { body, signal, onFinish } = this.#chatBody(options);
+    const { body, signal, onFinish, onReasoning } = this.#chatBody(options);
     try {
       const stream_options = onFinish ? { include_usage: true } : undefined;
       const s = await this.#client.chat.completions.create({ ...body, messages, stream: true, stream_options } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, signal ? { signal } : {});
       let text = '';
+      let reasoning = '';
       let finishReason: string | null = null;
       let usage: OpenAI.CompletionUsage | undefined;
       for await (const chunk of s) {
+        const thought = reasoningOf(chunk.choices[0]?.delta);
+        if (thought) {
+          reasoning += thought;
+          onReasoning?.(thought);
+        }
         const delta = chunk.choices[0]?.delta?.content;
         finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
         usage = chunk.usage ?? usage;
@@ -215,7 +240,7 @@ export class RemoteGenerator implements TextGenerator {
           yield delta;
         }
       }
-      onFinish?.(this.#result(text, finishReason, usage));
+      onFinish?.(this.#result(text, finishReason, usage, reasoning || undefined));
     } catch (err) {
       throw remoteError(err);
     }
@@ -240,7 +265,9 @@ export class RemoteGenerator implements TextGenerator {
 
   async close(): Promise<void> {}
 
-  #result(rawText: string, finishReason: string | null, usage: { prompt_tokens?: number; completion_tokens?: number } | undefined | null): GenerationResult {
-    return { text: rawText.trim(), rawText, finishReason, promptTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0, timings: null };
+  #result(rawText: string, finishReason: string | null, usage: { prompt_tokens?: number; completion_tokens?: number } | undefined | null, reasoning?: string): GenerationResult {
+    const result: GenerationResult = { text: rawText.trim(), rawText, finishReason, promptTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0, timings: null };
+    if (reasoning) result.reasoning = reasoning;
+    return result;
   }
 }

@@ -39,6 +39,25 @@ export function parseSamplingOptions(options: unknown): SamplingOptions {
 }
 
 /**
+ * Options objects whose `thinking: false` is extraction's own default, not the caller's: RemoteGenerator leaves it
+ * out, as OpenAI-compatible services other than vLLM's server refuse vLLM's chat_template_kwargs extension.
+ */
+const implicitThinking = new WeakSet<object>();
+
+/** `options` with thinking off unless they set it, marked as a default (see implicitThinking). */
+export function thinkingOffByDefault<T extends { thinking?: unknown }>(options: T): T {
+  if (options.thinking !== undefined) return options;
+  const withDefault = { ...options, thinking: false };
+  implicitThinking.add(withDefault);
+  return withDefault;
+}
+
+/** Whether `options.thinking` is a default that thinkingOffByDefault set. */
+export function isDefaultThinking(options: unknown): boolean {
+  return typeof options === 'object' && options !== null && implicitThinking.has(options);
+}
+
+/**
  * The chat template variables of a call: `chatTemplateKwargs`, with `thinking` as the variables thinking templates
  * read (Qwen3 and GLM `enable_thinking`, DeepSeek and Granite `thinking`). Undefined when the call sets neither.
  */

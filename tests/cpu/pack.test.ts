@@ -1,5 +1,5 @@
 // The published package, as a new user gets it: `npm pack` from a clean clone (prepack compiles dist/), the
-// release steps (`npm run prebuildify`, `npm pack`) in a staging copy, `npm install <tarball>` into an empty project (from the npm cache where it can), then the CLI's
+// release steps (`npm run prebuildify`, `npm pack`) in a staging copy, `npm install --offline <tarball>` into an empty project (from the npm cache scripts/test.sh fills), then the CLI's
 // doctor and a small script that imports 'vllm-node' and generates on the CPU. The package's Python side is
 // the project's .venv, found through VLLM_NODE_PYTHON as a user would point it at theirs.
 // Every child process is asynchronous: a synchronous one would block this worker's event loop (vitest's RPC).
@@ -90,9 +90,10 @@ beforeAll(async () => {
   app = join(tmp, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  // `npm ci` caches package tarballs but not the registry's package documents that resolving a range needs, so a
-  // strictly offline install fails on a clean machine (ENOTCACHED): take the cache first, the registry for the rest.
-  const install = await npm(['install', '--prefer-offline', tarball], app);
+  // The suite runs without network (scripts/offline.sh): scripts/test.sh filled the npm cache with the package's
+  // dependencies as a new user resolves them. `--offline` fails at once (ENOTCACHED) where a registry fetch would
+  // hang on the missing network.
+  const install = await npm(['install', '--offline', tarball], app);
   timings.install = install.seconds;
 }, 600_000);
 

@@ -20,8 +20,11 @@ beforeAll(async () => {
   server = createServer(async (req, res) => {
     const body = await readBody(req);
     bodies.push(body);
+    // Like vLLM's server with a reasoning parser: the reasoning beside the answer when the template thinks.
+    const thinks = (body.chat_template_kwargs as { enable_thinking?: boolean } | undefined)?.enable_thinking === true;
     if (body.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (thinks) res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { reasoning: 'A title.' }, finish_reason: null }] })}\n\n`);
       for (const text of ['Go ', 'Engineer']) {
         res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })}\n\n`);
       }
@@ -35,7 +38,7 @@ beforeAll(async () => {
         object: 'chat.completion',
         created: 0,
         model: 'm',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Go Engineer' }, finish_reason: 'stop' }],
+        choices: [{ index: 0, message: { role: 'assistant', content: body.response_format ? '"Go Engineer"' : 'Go Engineer', ...(thinks ? { reasoning_content: 'A title.' } : {}) }, finish_reason: 'stop' }],
         usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
       }),
     );
@@ -76,5 +79,41 @@ describe('RemoteGenerator and options it cannot return', () => {
       expect(err).toMatchObject({ code: 'INVALID_OPTIONS', option });
     }
     expect(bodies).toHaveLength(0);
+  });
+});
+
+describe('RemoteGenerator and thinking models', () => {
+  const messages = [{ role: 'user', content: 'Title of: Go Engineer, Remote?' }];
+
+  it('thinking and chatTemplateKwargs go as vLLM\'s chat_template_kwargs; the reasoning comes back apart, whole and streamed', async () => {
+    bodies.length = 0;
+    const r = await remote.chatDetailed(messages, { thinking: true, chatTemplateKwargs: { custom: 1 } });
+    expect(bodies[0]!.chat_template_kwargs).toEqual({ custom: 1, enable_thinking: true, thinking: true });
+    expect(r).toMatchObject({ text: 'Go Engineer', reasoning: 'A title.' });
+    const thoughts: string[] = [];
+    let finished: { reasoning?: string } | undefined;
+    const deltas: string[] = [];
+    for await (const d of remote.chatStream(messages, { thinking: true, onReasoning: (t) => thoughts.push(t), onFinish: (f) => (finished = f) })) deltas.push(d);
+    expect(deltas.join('')).toBe('Go Engineer');
+    expect(thoughts).toEqual(['A title.']);
+    expect(finished?.reasoning).toBe('A title.');
+    expect(bodies[1]).not.toHaveProperty('onReasoning');
+  });
+
+  it('a text prompt refuses template variables (INVALID_OPTIONS) before any request', async () => {
+    bodies.length = 0;
+    await expect(remote.generate('x', { thinking: false })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', option: 'thinking' });
+    await expect(remote.generate('x', { chatTemplateKwargs: { a: 1 } })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', option: 'chatTemplateKwargs' });
+    expect(bodies).toHaveLength(0);
+  });
+
+  it("extraction's own thinking-off default is not sent (OpenAI-compatible services other than vLLM refuse the field); the caller's is", async () => {
+    const { z } = await import('zod');
+    bodies.length = 0;
+    const chats = () => bodies.filter((b) => b.messages !== undefined); // the fake also answers the context-length probe
+    expect(await remote.extract('Go Engineer, Remote', z.string())).toBe('Go Engineer');
+    expect(chats()[0]).not.toHaveProperty('chat_template_kwargs');
+    await remote.extract('Go Engineer, Remote', z.string(), { thinking: false });
+    expect(chats()[1]!.chat_template_kwargs).toEqual({ enable_thinking: false, thinking: false });
   });
 });
