@@ -12,6 +12,7 @@ import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
 import { recordStart } from './warmup.js';
+import { abortedError, exclusiveStart } from './engine/start-queue.js';
 import { loadBinding, type NativeEngine } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
 import { CountTokensOptionsSchema, TokenizeOptionsSchema, VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
@@ -46,39 +47,6 @@ export interface CreateOptions extends ResolveOptions {
   signal?: AbortSignal | undefined;
 }
 
-// vLLM's import and LLM() start-up are not thread-safe (module-level state, environment, import locks), and
-// each engine has its own thread: the starts of one Node environment run one at a time, in call order (and the
-// Python side holds a process-wide lock around each start, for engines made in other worker_threads).
-let startChain: Promise<void> = Promise.resolve();
-
-async function exclusiveStart<T>(signal: AbortSignal | undefined, start: () => Promise<T>): Promise<T> {
-  const previous = startChain;
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
-  // The next start waits for the previous one too, even when this one is aborted while waiting.
-  startChain = previous.then(() => mine);
-  try {
-    if (signal) {
-      let onAbort!: () => void;
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortedError(signal));
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      });
-      aborted.catch(() => {});
-      try {
-        await Promise.race([previous, aborted]);
-      } finally {
-        signal.removeEventListener('abort', onAbort);
-      }
-    }
-    await previous;
-    return await start();
-  } finally {
-    release();
-  }
-}
-
 /** The warm record in the engine's cacheDir (warmup.ts), which `vllm-node doctor --model` reads. The engine runs
  * whether or not the folder takes it: a failure is a warning. */
 function stampCacheDir(engine: Engine): void {
@@ -87,10 +55,6 @@ function stampCacheDir(engine: Engine): void {
   } catch (err) {
     process.emitWarning(`vllm-node: the warm record could not be written into cacheDir ${engine.options.cacheDir}: ${(err as Error).message}`);
   }
-}
-
-function abortedError(signal: AbortSignal): VllmError {
-  return new VllmError('ENGINE_CLOSED', 'Engine.create was aborted: the engine was closed before it was ready', { cause: signal.reason });
 }
 
 export type { ChatOptions } from './generator.js';
