@@ -12,13 +12,13 @@ import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
 import { recordStart } from './warmup.js';
+import { Channel } from './engine/channel.js';
 import { abortedError, exclusiveStart } from './engine/start-queue.js';
-import { loadBinding, type NativeEngine } from './native/binding.js';
+import { loadBinding, type NativeBinding } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
-import { CountTokensOptionsSchema, TokenizeOptionsSchema, VLLM_KWARGS, type EngineOptions, type EngineOptionsInput } from './options.js';
+import { CountTokensOptionsSchema, TokenizeOptionsSchema, type EngineOptions, type EngineOptionsInput } from './options.js';
 import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
 import { chatTemplateKwargs, checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
-import { speculativeConfig } from './speculative.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, ChatTool, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
 
@@ -70,23 +70,6 @@ function timings(m: RawMetrics | null | undefined): RequestTimings | null {
   };
 }
 
-function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
-  // disable_log_stats: false makes vLLM record per-request timings (GenerationResult.timings).
-  // disable_any_whitespace: JSON-constrained output is compact; with free whitespace a weak model can spend
-  // its whole token budget on newlines (xgrammar reads this engine-wide, not per request). Override either
-  // through engineArgs.
-  const kwargs: Record<string, unknown> = { disable_log_stats: false, structured_outputs_config: { backend: 'xgrammar', disable_any_whitespace: true } };
-  // vLLM's weight-loading progress bar is start-up logging too: shown from logLevel "info" down.
-  if (options.logLevel !== 'debug' && options.logLevel !== 'info') kwargs.use_tqdm_on_load = false;
-  for (const [key, name] of Object.entries(VLLM_KWARGS)) {
-    const value = options[key as keyof EngineOptions];
-    if (value !== undefined && name) kwargs[name] = value;
-  }
-  const speculative = speculativeConfig(options);
-  if (speculative) kwargs.speculative_config = speculative;
-  return kwargs;
-}
-
 /**
  * One vLLM engine inside this Node process: CPython embedded by the addon, `vllm.LLM` driven on its own thread,
  * every call a promise (or an async iterator for streams). Create it with {@link Engine.create}; concurrent calls
@@ -95,13 +78,11 @@ function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
 export class Engine implements AsyncDisposable, TextGenerator {
   readonly options: EngineOptions;
   #info: EffectiveConfig | undefined;
-  #native: NativeEngine;
-  #outbox: string[] = [];
+  #channel: Channel;
   #python: PythonInfo;
   #pending = new Map<string, Pending>();
   #seq = 0;
   #state: EngineState = 'starting';
-  #refs = 0;
   #startup: { resolve(): void; reject(e: VllmError): void };
   #closed: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
@@ -148,7 +129,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   private constructor(
     options: EngineOptions,
     python: PythonInfo,
-    Native: new (json: string, cb: (events: string) => void) => NativeEngine,
+    Native: NativeBinding['NativeEngine'],
     exposeStartup: (p: Promise<void>) => void,
   ) {
     this.options = options;
@@ -158,19 +139,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     // A failed start is reported through create(); never as an unhandled rejection.
     promise.catch(() => {});
     this.#startup = startup;
-    const payload = {
-      engine_kwargs: toLlmKwargs(options),
-      extra_engine_args: options.engineArgs,
-      swap_space: options.swapSpace,
-      gpu_memory_gib: options.gpuMemoryGiB ?? null,
-      sleep_mode: options.sleepMode,
-      fast_start: options.fastStart,
-      cache_dir: options.cacheDir ?? null,
-      deterministic: options.deterministic,
-      python_executable: python.executable,
-      log_level: options.logLevel,
-    };
-    this.#native = new Native(JSON.stringify(payload), (events) => this.#onEvents(events));
+    this.#channel = new Channel(Native, options, python, (ev) => this.#onEvent(ev));
     registerTokenAccess(this, {
       tokenize: (text) => this.tokenize(text, { addSpecialTokens: false }),
       detokenize: (ids) => this.detokenize(ids),
@@ -178,7 +147,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       contextLength: async () => this.info.maxModelLen,
       defaultMaxTokens: options.sampling.maxTokens,
     });
-    this.#ref();
+    this.#channel.ref();
     exposeStartup(promise);
   }
 
@@ -353,7 +322,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       this.#assertUsable();
       const id = this.#nextId('c');
       this.#pending.set(id, { kind: 'call', resolve: resolve as (v: unknown) => void, reject, chunks: [], reasoning: [], detach: () => {} });
-      this.#post({ op: 'call', id, method, args });
+      this.#channel.post({ op: 'call', id, method, args });
     }).catch((err) => {
       throw withCallerStack(err, stack);
     });
@@ -366,9 +335,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     this.#state = 'closing';
     this.#rejectAll(new VllmError('ENGINE_CLOSED', 'the engine was closed'));
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
-    this.#ref();
-    this.#flush();
-    this.#native.close();
+    this.#channel.close();
     return this.#closed;
   }
 
@@ -413,36 +380,6 @@ export class Engine implements AsyncDisposable, TextGenerator {
     throw new VllmError('ENGINE_CLOSED', `the engine is ${this.#state}`);
   }
 
-  #post(cmd: Command): void {
-    this.#ref();
-    this.#send(cmd);
-  }
-
-  /**
-   * Commands issued in one JS tick travel to the engine thread together (one post, flushed in a microtask):
-   * 256 generate() calls made in a loop are added to vLLM in one tight loop of one engine-loop iteration, as
-   * LLM.generate(list) adds its prompts, instead of one request per wake-up of the engine thread.
-   */
-  #send(cmd: Command): void {
-    this.#outbox.push(JSON.stringify(cmd));
-    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    if (this.#outbox.length === 0) return;
-    const batch = this.#outbox.join(',');
-    this.#outbox = [];
-    this.#native.post(batch);
-  }
-
-  #ref(): void {
-    if (this.#refs++ === 0) this.#native.ref();
-  }
-
-  #unref(): void {
-    if (this.#refs > 0 && --this.#refs === 0) this.#native.unref();
-  }
-
   /** Submits one request; resolves with its result. */
   #submit(
     input: Partial<Extract<Command, { op: 'add' }>>,
@@ -480,7 +417,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       if (onDelta) pending.onDelta = onDelta;
       this.#pending.set(id, pending);
     });
-    this.#post({ op: 'add', id, ...input, ...(kwargs ? { chat_template_kwargs: kwargs } : {}), params: payload, stream } as Command);
+    this.#channel.post({ op: 'add', id, ...input, ...(kwargs ? { chat_template_kwargs: kwargs } : {}), params: payload, stream } as Command);
     return { id, done };
   }
 
@@ -545,7 +482,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#settle(id);
-    this.#send({ op: 'abort', ids: [id] });
+    this.#channel.send({ op: 'abort', ids: [id] });
     if (!silent) pending.reject(new VllmError('REQUEST_ABORTED', 'the request was aborted', { cause: reason }));
   }
 
@@ -554,16 +491,12 @@ export class Engine implements AsyncDisposable, TextGenerator {
     if (!pending) return undefined;
     this.#pending.delete(id);
     pending.detach();
-    this.#unref();
+    this.#channel.unref();
     return pending;
   }
 
   #rejectAll(error: VllmError): void {
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
-  }
-
-  #onEvents(json: string): void {
-    for (const ev of JSON.parse(json) as BridgeEvent[]) this.#onEvent(ev);
   }
 
   #onEvent(ev: BridgeEvent): void {
@@ -610,7 +543,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       case 'ready':
         this.#info = { ...(ev.info as unknown as EffectiveConfig), python: { executable: this.#python.executable, version: this.#python.version, source: this.#python.source } };
         this.#started = true;
-        this.#unref();
+        this.#channel.unref();
         // Closed while starting: stay 'closing'; the 'closed' event that follows rejects create().
         if (this.#state !== 'starting') return;
         this.#state = 'ready';
@@ -622,14 +555,14 @@ export class Engine implements AsyncDisposable, TextGenerator {
         this.#state = 'dead';
         this.#deathError = error;
         this.#rejectAll(error);
-        this.#refs = 0;
+        this.#channel.dropRefs();
         if (starting) this.#startup.reject(error);
         this.#resolveClosed?.();
         return;
       }
       case 'closed':
         this.#state = 'closed';
-        this.#refs = 0;
+        this.#channel.dropRefs();
         this.#startup.reject(new VllmError('ENGINE_CLOSED', 'the engine was closed while starting'));
         this.#resolveClosed?.();
         return;
