@@ -13,26 +13,15 @@ import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
 import { recordStart } from './warmup.js';
 import { Channel } from './engine/channel.js';
+import { RequestTable, type Pending } from './engine/requests.js';
 import { abortedError, exclusiveStart } from './engine/start-queue.js';
 import { loadBinding, type NativeBinding } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
 import { CountTokensOptionsSchema, TokenizeOptionsSchema, type EngineOptions, type EngineOptionsInput } from './options.js';
-import type { BridgeEvent, Command, RawMetrics } from './protocol.js';
+import type { BridgeEvent, Command } from './protocol.js';
 import { chatTemplateKwargs, checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
-import type { ChatMessage, ChatTool, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, RequestTimings, SleepPreparation, TokenLogprob } from './types.js';
-
-interface Pending {
-  kind: 'request' | 'call';
-  resolve(value: unknown): void;
-  reject(error: VllmError): void;
-  onDelta?: (text: string, reasoning: string | undefined) => void;
-  logprobs?: TokenLogprob[];
-  chunks: string[];
-  /** The reasoning parser's part of each event (engine option reasoningParser). */
-  reasoning: string[];
-  detach(): void;
-}
+import type { ChatMessage, ChatTool, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, SleepPreparation } from './types.js';
 
 /** An engine's lifecycle: `starting` until vLLM has loaded, then `ready`; `closing`/`closed` after close(), `dead` after its EngineCore died. */
 export type EngineState = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
@@ -59,17 +48,6 @@ function stampCacheDir(engine: Engine): void {
 
 export type { ChatOptions } from './generator.js';
 
-function timings(m: RawMetrics | null | undefined): RequestTimings | null {
-  if (!m || !m.lastTokenTs) return null;
-  return {
-    queued: Math.max(0, m.scheduledTs - m.queuedTs),
-    firstToken: m.firstTokenLatency,
-    decode: Math.max(0, m.lastTokenTs - m.firstTokenTs),
-    total: Math.max(0, m.lastTokenTs - m.queuedTs),
-    raw: { queuedTs: m.queuedTs, scheduledTs: m.scheduledTs, firstTokenTs: m.firstTokenTs, lastTokenTs: m.lastTokenTs, arrivalTime: m.arrivalTime },
-  };
-}
-
 /**
  * One vLLM engine inside this Node process: CPython embedded by the addon, `vllm.LLM` driven on its own thread,
  * every call a promise (or an async iterator for streams). Create it with {@link Engine.create}; concurrent calls
@@ -80,8 +58,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   #info: EffectiveConfig | undefined;
   #channel: Channel;
   #python: PythonInfo;
-  #pending = new Map<string, Pending>();
-  #seq = 0;
+  #requests = new RequestTable(() => this.#channel.unref());
   #state: EngineState = 'starting';
   #startup: { resolve(): void; reject(e: VllmError): void };
   #closed: Promise<void> | undefined;
@@ -163,7 +140,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   /** Number of requests in flight. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#requests.size;
   }
 
   // -- public calls ---------------------------------------------------------------------------------
@@ -320,8 +297,8 @@ export class Engine implements AsyncDisposable, TextGenerator {
     const stack = new Error().stack;
     return new Promise<T>((resolve, reject) => {
       this.#assertUsable();
-      const id = this.#nextId('c');
-      this.#pending.set(id, { kind: 'call', resolve: resolve as (v: unknown) => void, reject, chunks: [], reasoning: [], detach: () => {} });
+      const id = this.#requests.nextId('c');
+      this.#requests.add(id, { kind: 'call', resolve: resolve as (v: unknown) => void, reject, chunks: [], reasoning: [], detach: () => {} });
       this.#channel.post({ op: 'call', id, method, args });
     }).catch((err) => {
       throw withCallerStack(err, stack);
@@ -333,7 +310,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     if (this.#closed) return this.#closed;
     if (this.#state === 'dead' || this.#state === 'closed') return (this.#closed = Promise.resolve());
     this.#state = 'closing';
-    this.#rejectAll(new VllmError('ENGINE_CLOSED', 'the engine was closed'));
+    this.#requests.rejectAll(new VllmError('ENGINE_CLOSED', 'the engine was closed'));
     this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
     this.#channel.close();
     return this.#closed;
@@ -369,11 +346,6 @@ export class Engine implements AsyncDisposable, TextGenerator {
     return input;
   }
 
-  #nextId(prefix: string): string {
-    this.#seq += 1;
-    return `${prefix}${this.#seq}`;
-  }
-
   #assertUsable(): void {
     if (this.#state === 'ready') return;
     if (this.#state === 'dead') throw this.#deathError ?? new VllmError('ENGINE_DIED', 'the engine died');
@@ -402,7 +374,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
       throw new VllmError('INVALID_OPTIONS', 'Invalid option "n": a stream carries one completion; use generateDetailed / chatDetailed for n > 1', { option: 'n' });
     }
     if (signal?.aborted) throw new VllmError('REQUEST_ABORTED', 'the request was aborted before it started', { cause: signal.reason });
-    const id = this.#nextId('r');
+    const id = this.#requests.nextId('r');
     const done = new Promise<GenerationResult>((resolve, reject) => {
       const onAbort = () => this.#abort(id, signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -415,7 +387,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
         detach: () => signal?.removeEventListener('abort', onAbort),
       };
       if (onDelta) pending.onDelta = onDelta;
-      this.#pending.set(id, pending);
+      this.#requests.add(id, pending);
     });
     this.#channel.post({ op: 'add', id, ...input, ...(kwargs ? { chat_template_kwargs: kwargs } : {}), params: payload, stream } as Command);
     return { id, done };
@@ -479,66 +451,18 @@ export class Engine implements AsyncDisposable, TextGenerator {
   }
 
   #abort(id: string, reason: unknown, silent = false): void {
-    const pending = this.#pending.get(id);
+    const pending = this.#requests.settle(id);
     if (!pending) return;
-    this.#settle(id);
     this.#channel.send({ op: 'abort', ids: [id] });
     if (!silent) pending.reject(new VllmError('REQUEST_ABORTED', 'the request was aborted', { cause: reason }));
   }
 
-  #settle(id: string): Pending | undefined {
-    const pending = this.#pending.get(id);
-    if (!pending) return undefined;
-    this.#pending.delete(id);
-    pending.detach();
-    this.#channel.unref();
-    return pending;
-  }
-
-  #rejectAll(error: VllmError): void {
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
-  }
-
   #onEvent(ev: BridgeEvent): void {
     switch (ev.t) {
-      case 'out': {
-        const pending = this.#pending.get(ev.id);
-        if (!pending) return;
-        if (pending.onDelta) pending.onDelta(ev.text, ev.reasoning);
-        pending.chunks.push(ev.text);
-        if (ev.reasoning) pending.reasoning.push(ev.reasoning);
-        if (ev.logprobs) (pending.logprobs ??= []).push(...ev.logprobs);
-        if (!ev.done) return;
-        this.#settle(ev.id);
-        const rawText = pending.chunks.join('');
-        const result: GenerationResult = {
-          text: rawText.trim(),
-          rawText,
-          finishReason: ev.finishReason ?? null,
-          promptTokens: ev.promptTokens ?? 0,
-          outputTokens: ev.outputTokens ?? 0,
-          timings: timings(ev.metrics),
-        };
-        if (pending.reasoning.length > 0) result.reasoning = pending.reasoning.join('');
-        if (pending.logprobs) result.logprobs = pending.logprobs;
-        if (ev.choices) {
-          result.choices = ev.choices.map((c) => ({
-            text: c.text.trim(),
-            rawText: c.text,
-            ...(c.reasoning ? { reasoning: c.reasoning } : {}),
-            finishReason: c.finishReason,
-            outputTokens: c.outputTokens,
-            ...(c.logprobs ? { logprobs: c.logprobs } : {}),
-          }));
-        }
-        pending.resolve(result);
-        return;
-      }
+      case 'out':
       case 'result':
-        this.#settle(ev.id)?.resolve(ev.value);
-        return;
       case 'error':
-        this.#settle(ev.id)?.reject(fromBridge(ev, 'INVALID_REQUEST'));
+        this.#requests.onEvent(ev);
         return;
       case 'ready':
         this.#info = { ...(ev.info as unknown as EffectiveConfig), python: { executable: this.#python.executable, version: this.#python.version, source: this.#python.source } };
@@ -554,7 +478,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
         const error = fromBridge(ev, starting ? 'MODEL_LOAD_FAILED' : 'ENGINE_DIED');
         this.#state = 'dead';
         this.#deathError = error;
-        this.#rejectAll(error);
+        this.#requests.rejectAll(error);
         this.#channel.dropRefs();
         if (starting) this.#startup.reject(error);
         this.#resolveClosed?.();
