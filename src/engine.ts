@@ -12,16 +12,16 @@ import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
 import { recordStart } from './warmup.js';
+import { chatInput, checkPrompt, countTokensArgs, detokenizeArgs, requestOptions, splitChat, tokenizeArgs, type RequestInput } from './engine/call-options.js';
 import { Channel } from './engine/channel.js';
 import { RequestTable, type Pending } from './engine/requests.js';
 import { abortedError, exclusiveStart } from './engine/start-queue.js';
 import { loadBinding, type NativeBinding } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
-import { CountTokensOptionsSchema, TokenizeOptionsSchema, type EngineOptions, type EngineOptionsInput } from './options.js';
+import type { EngineOptions, EngineOptionsInput, SamplingOptions } from './options.js';
 import type { BridgeEvent, Command } from './protocol.js';
-import { chatTemplateKwargs, checkOptionsObject, parseCallOptions, samplingPayload } from './sampling.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
-import type { ChatMessage, ChatTool, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, SleepPreparation } from './types.js';
+import type { ChatMessage, EffectiveConfig, EngineMetrics, GenerationResult, MemoryInfo, SleepPreparation } from './types.js';
 
 /** An engine's lifecycle: `starting` until vLLM has loaded, then `ready`; `closing`/`closed` after close(), `dead` after its EngineCore died. */
 export type EngineState = 'starting' | 'ready' | 'closing' | 'closed' | 'dead';
@@ -146,33 +146,33 @@ export class Engine implements AsyncDisposable, TextGenerator {
   // -- public calls ---------------------------------------------------------------------------------
 
   /** Generates a completion and returns the trimmed text. */
-  async generate(prompt: string, options?: import('./options.js').SamplingOptions): Promise<string> {
+  async generate(prompt: string, options?: SamplingOptions): Promise<string> {
     return (await this.generateDetailed(prompt, options)).text;
   }
 
   /** Like generate, with finish reason, token counts and vLLM's timings. */
-  generateDetailed(prompt: string, options?: import('./options.js').SamplingOptions): Promise<GenerationResult> {
-    return this.#run({ prompt: this.#checkPrompt(prompt) }, options, new Error().stack);
+  generateDetailed(prompt: string, options?: SamplingOptions): Promise<GenerationResult> {
+    return this.#run({ prompt: checkPrompt(prompt) }, options, new Error().stack);
   }
 
   /** Streams text deltas; breaking out of the loop aborts the request in the engine. */
-  stream(prompt: string, options?: import('./options.js').SamplingOptions): AsyncIterable<string> {
-    return this.#stream(() => ({ prompt: this.#checkPrompt(prompt) }), options);
+  stream(prompt: string, options?: SamplingOptions): AsyncIterable<string> {
+    return this.#stream(() => ({ prompt: checkPrompt(prompt) }), options);
   }
 
   /** Chat with the model's own chat template (as vLLM's LLM.chat renders it). */
-  async chat(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): Promise<string> {
+  async chat(messages: ChatMessage[], options?: SamplingOptions & ChatOptions): Promise<string> {
     return (await this.chatDetailed(messages, options)).text;
   }
 
-  chatDetailed(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): Promise<GenerationResult> {
+  chatDetailed(messages: ChatMessage[], options?: SamplingOptions & ChatOptions): Promise<GenerationResult> {
     const { chatTemplate, tools, rest } = splitChat(options);
-    return this.#run(this.#chatInput(messages, chatTemplate, tools), rest, new Error().stack);
+    return this.#run(chatInput(messages, chatTemplate, tools), rest, new Error().stack);
   }
 
-  chatStream(messages: ChatMessage[], options?: import('./options.js').SamplingOptions & ChatOptions): AsyncIterable<string> {
+  chatStream(messages: ChatMessage[], options?: SamplingOptions & ChatOptions): AsyncIterable<string> {
     const { chatTemplate, tools, onFinish, onReasoning, rest } = splitChat(options);
-    return this.#stream(() => this.#chatInput(messages, chatTemplate, tools), rest, onFinish, onReasoning);
+    return this.#stream(() => chatInput(messages, chatTemplate, tools), rest, onFinish, onReasoning);
   }
 
   /** Typed extraction: constrained to the schema's JSON Schema, validated and typed by the schema. */
@@ -195,8 +195,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   tokenize(text: string, options?: TokenizeOptions): Promise<number[]> {
     const stack = new Error().stack;
     return (async () => {
-      const { addSpecialTokens = true } = parseCallOptions(TokenizeOptionsSchema, options);
-      return this.call<number[]>('tokenize', { text: this.#checkPrompt(text, 'text'), add_special_tokens: addSpecialTokens });
+      return this.call<number[]>('tokenize', tokenizeArgs(text, options));
     })().catch((err: unknown) => {
       throw withCallerStack(err, stack);
     });
@@ -206,10 +205,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   detokenize(ids: readonly number[]): Promise<string> {
     const stack = new Error().stack;
     return (async () => {
-      if (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
-        throw new VllmError('INVALID_REQUEST', 'Expected ids to be an array of token ids (non-negative integers)');
-      }
-      return this.call<string>('detokenize', { ids });
+      return this.call<string>('detokenize', detokenizeArgs(ids));
     })().catch((err: unknown) => {
       throw withCallerStack(err, stack);
     });
@@ -222,15 +218,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   countTokens(input: string | ChatMessage[], options?: CountTokensOptions): Promise<number> {
     const stack = new Error().stack;
     return (async () => {
-      if (typeof input === 'string') {
-        checkOptionsObject(options);
-        const extra = Object.keys(options ?? {})[0];
-        if (extra) throw new VllmError('INVALID_OPTIONS', `Invalid option "${extra}": countTokens of a text prompt takes no options (chatTemplate and tools are for messages)`, { option: extra });
-        return this.call<number>('count_tokens', { prompt: input });
-      }
-      const { chatTemplate, tools, ...template } = parseCallOptions(CountTokensOptionsSchema, options);
-      const kwargs = chatTemplateKwargs(template);
-      return this.call<number>('count_tokens', { ...this.#chatInput(input, chatTemplate, tools as ChatTool[] | undefined), ...(kwargs ? { chat_template_kwargs: kwargs } : {}) });
+      return this.call<number>('count_tokens', countTokensArgs(input, options));
     })().catch((err: unknown) => {
       throw withCallerStack(err, stack);
     });
@@ -322,30 +310,6 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   // -- plumbing ----------------------------------------------------------------------------------------
 
-  #checkPrompt(prompt: unknown, name = 'prompt'): string {
-    if (typeof prompt !== 'string') {
-      throw new VllmError('INVALID_REQUEST', `Expected ${name} to be a string, received ${prompt === null ? 'null' : typeof prompt}`);
-    }
-    return prompt;
-  }
-
-  #chatInput(messages: unknown, chatTemplate: string | undefined, tools: ChatTool[] | undefined): Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template' | 'tools'> {
-    if (!Array.isArray(messages) || messages.length === 0) {
-      throw new VllmError('INVALID_REQUEST', 'Expected messages to be a non-empty array of { role, content }');
-    }
-    for (const [i, m] of messages.entries()) {
-      if (typeof m !== 'object' || m === null || typeof m.role !== 'string' || typeof m.content !== 'string') {
-        throw new VllmError('INVALID_REQUEST', `Expected messages[${i}] to be { role: string, content: string }`);
-      }
-    }
-    const input: Pick<Extract<Command, { op: 'add' }>, 'messages' | 'chat_template' | 'tools'> = {
-      messages: (messages as ChatMessage[]).map((m) => ({ role: m.role, content: m.content })),
-    };
-    if (chatTemplate !== undefined) input.chat_template = chatTemplate;
-    if (tools !== undefined && tools.length > 0) input.tools = tools;
-    return input;
-  }
-
   #assertUsable(): void {
     if (this.#state === 'ready') return;
     if (this.#state === 'dead') throw this.#deathError ?? new VllmError('ENGINE_DIED', 'the engine died');
@@ -354,25 +318,13 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   /** Submits one request; resolves with its result. */
   #submit(
-    input: Partial<Extract<Command, { op: 'add' }>>,
+    input: RequestInput,
     options: unknown,
     stream: boolean,
     onDelta?: (text: string, reasoning: string | undefined) => void,
   ): { id: string; done: Promise<GenerationResult> } {
     this.#assertUsable();
-    const { payload, signal, chatTemplateKwargs: kwargs } = samplingPayload(this.options.sampling, options);
-    if (kwargs !== undefined) {
-      const option = (options as Record<string, unknown>).thinking !== undefined ? 'thinking' : 'chatTemplateKwargs';
-      if (input.messages === undefined) {
-        throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": a text prompt has no chat template; use chat() / chatDetailed() / chatStream()`, { option });
-      }
-    }
-    if (payload.thinking_token_budget !== undefined && this.options.reasoningParser === undefined) {
-      throw new VllmError('INVALID_OPTIONS', 'Invalid option "thinking": budgetTokens needs the engine option reasoningParser (vLLM counts the reasoning with its parser)', { option: 'thinking' });
-    }
-    if (stream && (payload.n ?? 1) > 1) {
-      throw new VllmError('INVALID_OPTIONS', 'Invalid option "n": a stream carries one completion; use generateDetailed / chatDetailed for n > 1', { option: 'n' });
-    }
+    const { payload, signal, chatTemplateKwargs: kwargs } = requestOptions(this.options.sampling, this.options.reasoningParser, input, options, stream);
     if (signal?.aborted) throw new VllmError('REQUEST_ABORTED', 'the request was aborted before it started', { cause: signal.reason });
     const id = this.#requests.nextId('r');
     const done = new Promise<GenerationResult>((resolve, reject) => {
@@ -393,7 +345,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
     return { id, done };
   }
 
-  async #run(input: Partial<Extract<Command, { op: 'add' }>>, options: unknown, stack: string | undefined): Promise<GenerationResult> {
+  async #run(input: RequestInput, options: unknown, stack: string | undefined): Promise<GenerationResult> {
     try {
       return await this.#submit(input, options, false).done;
     } catch (err) {
@@ -402,7 +354,7 @@ export class Engine implements AsyncDisposable, TextGenerator {
   }
 
   async *#stream(
-    input: () => Partial<Extract<Command, { op: 'add' }>>,
+    input: () => RequestInput,
     options: unknown,
     onFinish?: (result: GenerationResult) => void,
     onReasoning?: (delta: string) => void,
@@ -492,28 +444,4 @@ export class Engine implements AsyncDisposable, TextGenerator {
         return;
     }
   }
-}
-
-function splitChat(options: (import('./options.js').SamplingOptions & ChatOptions) | undefined): {
-  chatTemplate: string | undefined;
-  tools: ChatTool[] | undefined;
-  onFinish: ((result: GenerationResult) => void) | undefined;
-  onReasoning: ((delta: string) => void) | undefined;
-  rest: unknown;
-} {
-  if (!options || typeof options !== 'object') return { chatTemplate: undefined, tools: undefined, onFinish: undefined, onReasoning: undefined, rest: options };
-  const { chatTemplate, tools, onFinish, onReasoning, ...rest } = options;
-  if (chatTemplate !== undefined && typeof chatTemplate !== 'string') {
-    throw new VllmError('INVALID_OPTIONS', 'Invalid option "chatTemplate": expected a string', { option: 'chatTemplate' });
-  }
-  if (tools !== undefined && (!Array.isArray(tools) || tools.some((t) => typeof t?.function?.name !== 'string'))) {
-    throw new VllmError('INVALID_OPTIONS', 'Invalid option "tools": expected an array of { type: "function", function: { name, parameters } }', { option: 'tools' });
-  }
-  if (onFinish !== undefined && typeof onFinish !== 'function') {
-    throw new VllmError('INVALID_OPTIONS', 'Invalid option "onFinish": expected a function', { option: 'onFinish' });
-  }
-  if (onReasoning !== undefined && typeof onReasoning !== 'function') {
-    throw new VllmError('INVALID_OPTIONS', 'Invalid option "onReasoning": expected a function', { option: 'onReasoning' });
-  }
-  return { chatTemplate, tools, onFinish, onReasoning, rest };
 }
