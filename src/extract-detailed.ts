@@ -33,9 +33,8 @@ export interface Escalation {
   ungrounded?: boolean;
 }
 
-export interface ExtractManyDetailedOptions extends ExtractManyOptions {
-  escalate?: Escalation;
-}
+/** extractManyDetailed's options: extractMany's, `escalate` included. */
+export type ExtractManyDetailedOptions = ExtractManyOptions;
 
 /**
  * One item of extractManyDetailed. `generator` is the one whose answer this is; `escalated` says it is `escalate.to`,
@@ -69,15 +68,30 @@ export async function extractManyDetailed<S extends z.ZodType>(
   schema: S,
   options: ExtractManyDetailedOptions = {},
 ): Promise<DetailedOutcome<z.output<S>>[]> {
+  return extractManyEscalating((pass) => pass(generator), inputs, schema, options);
+}
+
+/**
+ * extractManyDetailed, with the first pass run through `first` (it hands the pass the generator to run on). A
+ * ModelManager holds its model for the first pass only, so that escalating to another of its models waits for nothing.
+ */
+export async function extractManyEscalating<S extends z.ZodType>(
+  first: (pass: (generator: ChatBackend) => Promise<DetailedOutcome<z.output<S>>[]>) => Promise<DetailedOutcome<z.output<S>>[]>,
+  inputs: readonly string[],
+  schema: S,
+  options: ExtractManyDetailedOptions = {},
+): Promise<DetailedOutcome<z.output<S>>[]> {
   if (!Array.isArray(inputs)) throw new VllmError('INVALID_REQUEST', 'Expected inputs to be an array of strings');
   checkOptionsObject(options);
   const { escalate, onProgress, ...rest } = options;
   if (escalate !== undefined) checkEscalation(escalate);
   let done = 0;
-  const outcomes = await firstPass(generator, inputs, schema, rest, (outcome) => {
-    if (escalate && sendOn(outcome, escalate)) return;
-    onProgress?.(++done, inputs.length);
-  });
+  const outcomes = await first((generator) =>
+    firstPass(generator, inputs, schema, rest, (outcome) => {
+      if (escalate && sendOn(outcome, escalate)) return;
+      onProgress?.(++done, inputs.length);
+    }),
+  );
   if (!escalate) return outcomes;
   const picked = outcomes.flatMap((o, i) => (sendOn(o, escalate) ? [i] : []));
   if (picked.length === 0) return outcomes;

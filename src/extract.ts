@@ -6,6 +6,9 @@
 import { z } from 'zod';
 
 import { VllmError } from './errors.js';
+// extract-detailed builds on this module's runner; extractMany hands it the calls with `escalate` (used only inside functions).
+import { extractManyDetailed, type Escalation } from './extract-detailed.js';
+import type { FieldInfo } from './field-confidence.js';
 import { CONSTRAINT_OPTIONS, ExtractOptionsSchema, SamplingOptionsSchema, type SamplingOptions } from './options.js';
 import { parseCallOptions, thinkingOffByDefault } from './sampling.js';
 import { inputFitter, type InputFitter, type InputTruncation } from './tokens.js';
@@ -29,10 +32,23 @@ export interface ExtractOptions extends SamplingOptions {
 export interface ExtractManyOptions extends ExtractOptions {
   /** Called after each item settles, with the number settled so far. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Send the uncertain items to another generator: those with a field whose confidence is below `below`, a string
+   * field not found in the input, or output the schema refuses go to `to` (a bigger model, a remote endpoint) in
+   * one extractMany after the first pass. Each outcome then says `escalated` and carries the first pass's `fields`
+   * (see extractManyDetailed). The first generator must return token log-probabilities: Engine, ModelManager.
+   */
+  escalate?: Escalation;
 }
 
-/** One item of extractMany: its value or its error, and `truncated` when its input was cut to fit. */
-export type ExtractOutcome<T> = { ok: true; value: T; truncated?: InputTruncation } | { ok: false; error: VllmError; truncated?: InputTruncation };
+/**
+ * One item of extractMany: its value or its error, and `truncated` when its input was cut to fit. With `escalate`:
+ * `escalated` (whether `escalate.to` answered it) and, for an item the first generator answered, each field's
+ * confidence and span (`fields`).
+ */
+export type ExtractOutcome<T> = ({ ok: true; value: T; truncated?: InputTruncation; fields?: Record<string, FieldInfo> | null } | { ok: false; error: VllmError; truncated?: InputTruncation }) & {
+  escalated?: boolean;
+};
 
 /** What extraction needs from a generator: the local Engine and the remote client both provide it. */
 export interface ChatBackend {
@@ -227,6 +243,7 @@ export async function extractMany<S extends z.ZodType>(
   options: ExtractManyOptions = {},
 ): Promise<ExtractOutcome<z.output<S>>[]> {
   if (!Array.isArray(inputs)) throw new VllmError('INVALID_REQUEST', 'Expected inputs to be an array of strings');
+  if (options && typeof options === 'object' && options.escalate !== undefined) return extractManyDetailed(backend, inputs, schema, options);
   // Checked before anything is submitted: an unrepresentable schema, a bad option.
   const extraction = new Extraction(backend, schema, constraintOf(schema), options);
   let done = 0;

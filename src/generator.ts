@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 
+import type { DetailedExtraction, DetailedOutcome, ExtractManyDetailedOptions } from './extract-detailed.js';
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { SamplingOptions } from './options.js';
 import type { CountTokensOptions, TokenizeOptions } from './tokens.js';
@@ -32,6 +33,14 @@ export interface TextGenerator {
   chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string>;
   extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>>;
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]>;
+  /**
+   * extract with each field's confidence and span in the input (see extractDetailed). Needs the output's token
+   * log-probabilities: Engine and ModelManager; UNSUPPORTED_OPERATION from RemoteGenerator. Absent on generators
+   * that predate it: the free function extractDetailed(generator, …) takes any.
+   */
+  extractDetailed?<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<DetailedExtraction<z.output<S>>>;
+  /** extractMany with each item's fields and `escalate` (see extractManyDetailed). */
+  extractManyDetailed?<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyDetailedOptions): Promise<DetailedOutcome<z.output<S>>[]>;
   /**
    * The model's token ids of `text` (as a generate() prompt gets them; `addSpecialTokens: false` for text inside a
    * chat). Where the generator has a tokenizer: the Engine; RemoteGenerator against vLLM's server, and

@@ -22,6 +22,7 @@ import type { z } from 'zod';
 import { resolveEngineOptions, resolveModelCatalog, type ResolveOptions } from './config.js';
 import { Engine, type CreateOptions } from './engine.js';
 import { VllmError } from './errors.js';
+import { extractDetailed, extractManyEscalating, type DetailedExtraction, type DetailedOutcome, type ExtractManyDetailedOptions } from './extract-detailed.js';
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import type { EngineFactory, ManagedEngine, ModelCallOptions, ModelManagerCreateOptions, ModelManagerMemory, ModelManagerOptions, SwitchTiming } from './model-manager-types.js';
@@ -161,7 +162,23 @@ export class ModelManager implements TextGenerator {
     return this.#with(options, (e, o) => e.extract(input, schema, o));
   }
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions & ModelCallOptions): Promise<ExtractOutcome<z.output<S>>[]> {
+    if (options?.escalate !== undefined) return this.extractManyDetailed(inputs, schema, options);
     return this.#with(options, (e, o) => e.extractMany(inputs, schema, o));
+  }
+
+  /** Extraction with each field's confidence and span (see extractDetailed), on a model of this manager. */
+  async extractDetailed<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions & ModelCallOptions): Promise<DetailedExtraction<z.output<S>>> {
+    return this.#with(options, (e, o) => extractDetailed(e, input, schema, o));
+  }
+
+  /**
+   * extractMany with each item's fields, and `escalate` (see extractManyDetailed). The model is held for the first
+   * pass only: escalating to another model of this manager (`escalate: { to: manager, options: { model } }`) switches
+   * once the first pass is over.
+   */
+  extractManyDetailed<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyDetailedOptions & ModelCallOptions): Promise<DetailedOutcome<z.output<S>>[]> {
+    const { model, ...rest } = options ?? {};
+    return extractManyEscalating((pass) => this.#with(model === undefined ? {} : { model }, (e) => pass(e)), inputs, schema, rest);
   }
 
   /** The token ids of `text` under a model's tokenizer (default: the current model; the call waits for it as any call does). */

@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import type { z } from 'zod';
 
 import { VllmError } from './errors.js';
+import { extractDetailed, extractManyDetailed, type DetailedExtraction, type DetailedOutcome, type ExtractManyDetailedOptions } from './extract-detailed.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import { CountTokensOptionsSchema, SamplingDefaultsSchema, TokenizeOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
@@ -252,6 +253,16 @@ export class RemoteGenerator implements TextGenerator {
 
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]> {
     return extractMany(this, inputs, schema, options);
+  }
+
+  /** UNSUPPORTED_OPERATION: field confidence needs token log-probabilities, which vllm-node does not ask endpoints for yet. */
+  extractDetailed<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<DetailedExtraction<z.output<S>>> {
+    return extractDetailed(this, input, schema, options);
+  }
+
+  /** UNSUPPORTED_OPERATION for the same reason; as an `escalate.to`, a RemoteGenerator answers through extractMany. */
+  extractManyDetailed<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyDetailedOptions): Promise<DetailedOutcome<z.output<S>>[]> {
+    return extractManyDetailed(this, inputs, schema, options);
   }
 
   async health(): Promise<boolean> {

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 
 import { VllmError, type VllmErrorCode } from './errors.js';
+import { extractDetailed, extractManyDetailed, type DetailedExtraction, type DetailedOutcome, type ExtractManyDetailedOptions } from './extract-detailed.js';
 import type { ExtractManyOptions, ExtractOptions, ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import type { SamplingOptions } from './options.js';
@@ -87,6 +88,12 @@ export class Router implements TextGenerator {
   }
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, o?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]> {
     return this.#route((g) => g.extractMany(inputs, schema, o));
+  }
+  extractDetailed<S extends z.ZodType>(input: string, schema: S, o?: ExtractOptions): Promise<DetailedExtraction<z.output<S>>> {
+    return this.#route((g) => (g.extractDetailed ? g.extractDetailed(input, schema, o) : extractDetailed(g, input, schema, o)));
+  }
+  extractManyDetailed<S extends z.ZodType>(inputs: readonly string[], schema: S, o?: ExtractManyDetailedOptions): Promise<DetailedOutcome<z.output<S>>[]> {
+    return this.#route((g) => (g.extractManyDetailed ? g.extractManyDetailed(inputs, schema, o) : extractManyDetailed(g, inputs, schema, o)));
   }
   tokenize(text: string, o?: TokenizeOptions): Promise<number[]> {
     return this.#route((g) => tokenMethod(g, 'tokenize').call(g, text, o));

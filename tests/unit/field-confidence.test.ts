@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import type { ChatBackend } from '../../src/extract.js';
+import { extractMany, type ChatBackend } from '../../src/extract.js';
 import { childPath, fieldsOf, findSpan, jsonLeaves, jsonStart, tokenOffsets } from '../../src/field-confidence.js';
 import { extractDetailed, extractManyDetailed, RemoteGenerator, VllmError, type EscalationTarget, type GenerationResult, type TokenLogprob } from '../../src/index.js';
 
@@ -176,6 +176,18 @@ describe('extractDetailed / extractManyDetailed over fake generators', () => {
     expect(out[4]!.first).toMatchObject({ ok: false, error: { code: 'OUTPUT_INVALID' } });
     expect(out[0]).toMatchObject({ ok: true, value: { city: 'a' }, fields: { '$.city': { span: { start: 0, end: 1 } } } });
     expect(progress).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('extractMany takes escalate as well (the same pass), and without it stays the plain extraction', async () => {
+    const first = fake({ a: sure('a'), b: unsure('b') });
+    const second = target();
+    const out = await extractMany(first, ['a', 'b'], City, { escalate: { below: 0.8, to: second } });
+    expect(second.sent).toEqual([['b']]);
+    expect(out.map((o) => o.escalated)).toEqual([false, true]);
+    expect(out[0]).toMatchObject({ ok: true, value: { city: 'a' }, fields: { '$.city': { span: { start: 0, end: 1 } } } });
+    const plain = await extractMany(first, ['a'], City);
+    expect(plain).toEqual([{ ok: true, value: { city: 'a' } }]);
+    await expect(extractMany(first, ['a'], City, { escalate: { below: 2, to: second } })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', option: 'escalate.below' });
   });
 
   it('ungrounded: false sends on the uncertain items only; nothing to send calls nothing', async () => {
