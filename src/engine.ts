@@ -16,6 +16,7 @@ import { chatInput, checkPrompt, countTokensArgs, detokenizeArgs, requestOptions
 import { Channel } from './engine/channel.js';
 import { RequestTable, type Pending } from './engine/requests.js';
 import { abortedError, exclusiveStart } from './engine/start-queue.js';
+import { deltaStream } from './engine/stream.js';
 import { loadBinding, type NativeBinding } from './native/binding.js';
 import { resolvePython, type PythonInfo } from './native/python.js';
 import type { EngineOptions, EngineOptionsInput, SamplingOptions } from './options.js';
@@ -353,53 +354,18 @@ export class Engine implements AsyncDisposable, TextGenerator {
     }
   }
 
-  async *#stream(
+  #stream(
     input: () => RequestInput,
     options: unknown,
     onFinish?: (result: GenerationResult) => void,
     onReasoning?: (delta: string) => void,
   ): AsyncGenerator<string> {
-    // Reasoning is handed to onReasoning as the queue is read, so it comes in order with the text yielded.
-    const queue: { text: string; reasoning?: boolean }[] = [];
-    let wake: (() => void) | undefined;
-    let finished = false;
-    let failure: unknown;
-    const { id, done } = this.#submit(input(), options, true, (text, reasoning) => {
-      if (reasoning) queue.push({ text: reasoning, reasoning: true });
-      queue.push({ text });
-      wake?.();
-    });
-    let result: GenerationResult | undefined;
-    done.then(
-      (r) => {
-        result = r;
-        finished = true;
-        wake?.();
-      },
-      (err) => {
-        failure = err;
-        wake?.();
-      },
+    return deltaStream(
+      (onDelta) => this.#submit(input(), options, true, onDelta),
+      (id) => this.#abort(id, undefined, true),
+      onFinish,
+      onReasoning,
     );
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          if (next.reasoning) onReasoning?.(next.text);
-          else if (next.text) yield next.text;
-          continue;
-        }
-        if (failure) throw failure;
-        if (finished) {
-          if (result) onFinish?.(result);
-          return;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-    } finally {
-      if (!finished && !failure) this.#abort(id, undefined, true);
-    }
   }
 
   #abort(id: string, reason: unknown, silent = false): void {
