@@ -1,6 +1,10 @@
 /**
  * Engine: one vLLM engine inside this process. Every call becomes a request on the engine thread's queue;
  * vLLM's scheduler batches all of them continuously. Results come back as JSON events, one batch per step.
+ *
+ * This module is the public facade and the engine's lifecycle (starting, ready, dead, closed); its parts live in
+ * src/engine/: channel.ts (the addon's engine thread), requests.ts (requests in flight), start-queue.ts (starts one
+ * at a time), call-options.ts (argument and option checks) and stream.ts (a streamed request as an iterator).
  */
 import { resolve as resolvePath } from 'node:path';
 
