@@ -63,3 +63,33 @@ def test_an_unknown_parser_name_lists_the_installed_ones():
         reasoning.parser_class("no_such_parser")
     assert err.value.option == "reasoningParser"
     assert "qwen3" in str(err.value)
+
+
+def test_a_budget_with_a_constraint_is_refused_only_where_the_grammar_applies_inside_the_reasoning():
+    from vllm_node import bridge, requests
+
+    for key, name in (("json_schema", "jsonSchema"), ("regex", "regex"), ("choice", "choice"), ("grammar", "grammar")):
+        params = {"thinking_token_budget": 8, key: "x"}
+        requests.check_budget_with_constraint(params, grammar_in_reasoning=False)  # vLLM's default: the pair works
+        with pytest.raises(requests.InvalidOptions) as err:
+            requests.check_budget_with_constraint(params, grammar_in_reasoning=True)
+        assert (err.value.code, err.value.option) == ("INVALID_OPTIONS", "thinking")
+        assert f"budgetTokens cannot be combined with {name} on this engine" in str(err.value)
+        assert requests.BUDGET_OVER_GRAMMAR_ISSUE in str(err.value)
+        assert bridge._classify_add_error(err.value) == "INVALID_OPTIONS"
+    requests.check_budget_with_constraint({"thinking_token_budget": 8}, grammar_in_reasoning=True)
+    requests.check_budget_with_constraint({"regex": "a+", "thinking_token_budget": None}, grammar_in_reasoning=True)
+
+
+def test_a_request_vllm_ended_with_an_error_is_a_failure_not_a_result():
+    from vllm_node import bridge
+
+    def out(finished, *reasons, error=None):
+        outputs = [SimpleNamespace(finish_reason=r, token_ids=[1, 2, 3]) for r in reasons]
+        return SimpleNamespace(finished=finished, outputs=outputs, error=error)
+
+    assert bridge._failure(out(True, "stop")) is None
+    assert bridge._failure(out(False, None)) is None
+    assert 'finish_reason "error" after 3 tokens' in bridge._failure(out(True, "stop", "error"))
+    why = bridge._failure(out(True, "error", error=SimpleNamespace(code="grammar", message="rejected")))
+    assert ": grammar: rejected;" in why

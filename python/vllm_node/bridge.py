@@ -33,6 +33,10 @@ def _error(code: str, exc: BaseException, **extra: Any) -> dict[str, Any]:
 
 
 def _classify_add_error(exc: BaseException) -> str:
+    from .requests import InvalidOptions
+
+    if isinstance(exc, InvalidOptions):
+        return exc.code
     text = str(exc)
     if type(exc).__name__ == "EngineDeadError":
         return "ENGINE_DIED"
@@ -65,6 +69,20 @@ def _choice_text(split: Any, text: str) -> dict[str, str]:
     return {"text": content, **({"reasoning": reasoning} if reasoning else {})}
 
 
+def _failure(out: Any) -> str | None:
+    """Why vLLM ended a finished request with an error (finish_reason "error", e.g. its grammar rejected a token the
+    model was forced to emit), or None: such a request rejects instead of resolving with what it had so far."""
+    if not out.finished:
+        return None
+    failed = [c for c in out.outputs if c.finish_reason == "error"]
+    if not failed:
+        return None
+    error = getattr(out, "error", None)  # vLLM's RequestError, where it sets one
+    why = f": {error.code}: {error.message}" if error is not None else ""
+    return (f'vLLM ended the request with finish_reason "error" after {len(failed[0].token_ids)} tokens{why}; its '
+            'EngineCore log says why (a structured-output grammar that rejected a token logs "Failed to advance FSM")')
+
+
 # One engine start at a time in this process (one Python for every Node thread): an engine's start sets
 # process environment variables for the vLLM processes it spawns (memory.Plan.env), and vLLM's start-up is not
 # thread-safe. JS serialises the starts of one Node environment; this covers engines made in worker_threads too.
@@ -82,6 +100,7 @@ class Engine:
         self.sleep_prepared = False  # calls.prepare_sleep started pinning the first sleep's CPU memory
         self.speculation_baseline = None  # speculative decoding's counters when the engine became ready
         self.reasoner = None  # reasoning.Reasoner with the engine option reasoningParser
+        self.grammar_in_reasoning = False  # vLLM's structured_outputs_config.enable_in_reasoning, as it started
         self._holds_fork_server = False
         self._stop = threading.Event()
         options = json.loads(options_json)
@@ -159,6 +178,8 @@ class Engine:
                     os.environ[k] = v
         self.engine = self.llm.llm_engine
         self.internal_notes = internals.check(self.llm)
+        structured = getattr(getattr(self.engine, "vllm_config", None), "structured_outputs_config", None)
+        self.grammar_in_reasoning = bool(getattr(structured, "enable_in_reasoning", False))
 
     def _hold_memory_cap(self, kwargs: dict[str, Any], notes: list[dict[str, Any]]) -> dict[str, Any]:
         """On CUDA: release the allocator's cache, measure the footprint per card and bound the allocator under the
@@ -215,14 +236,22 @@ class Engine:
                 return json.dumps(events), False, False
             for out in outputs:
                 events.append(self._output_event(out))
-        return json.dumps(events), self.engine.has_unfinished_requests(), True
+        unfinished = self.engine.has_unfinished_requests()
+        if not unfinished and self.pending:
+            # vLLM has nothing left, yet these never finished: nothing would ever settle them.
+            for rid in list(self.pending):
+                self.pending.pop(rid)
+                events.append({"t": "error", "id": rid, "code": "REQUEST_FAILED",
+                               "message": "vLLM dropped the request without a result (its EngineCore log may say why)"})
+        return json.dumps(events), unfinished, True
 
     def _add(self, cmd: dict[str, Any], events: list[dict[str, Any]]) -> None:
         from . import requests
 
         rid = cmd["id"]
         try:
-            params = requests.sampling_params(cmd.get("params") or {}, bool(cmd.get("stream")))
+            stream = bool(cmd.get("stream"))
+            params = requests.sampling_params(cmd.get("params") or {}, stream, self.grammar_in_reasoning)
             prompt = requests.engine_input(self.llm, cmd)
             split = None
             if self.reasoner is not None and "messages" in cmd:
@@ -231,7 +260,8 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - rejects this request only
             if type(exc).__name__ == "EngineDeadError":
                 self.dead = exc
-            events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc)})
+            option = {"option": exc.option} if isinstance(getattr(exc, "option", None), str) else {}
+            events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc, **option)})
             return
         self.pending[rid] = {"tokens": 0, "logprobs": params.logprobs, "split": split, "stream": bool(cmd.get("stream"))}
 
@@ -244,6 +274,10 @@ class Engine:
         from . import requests
 
         rid = out.request_id
+        failed = _failure(out)
+        if failed is not None:
+            self.pending.pop(rid, None)
+            return {"t": "error", "id": rid, "code": "REQUEST_FAILED", "message": failed}
         completion = out.outputs[0] if out.outputs else None
         state = self.pending.get(rid) or {"tokens": 0, "logprobs": None}
         if completion is not None:

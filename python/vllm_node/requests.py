@@ -8,10 +8,47 @@ _SET_HERE = {"structured_outputs", "output_kind", "skip_clone", "output_text_buf
 _CONSTRAINTS = {"json_schema": "json", "regex": "regex", "choice": "choice", "grammar": "grammar"}
 
 
-def sampling_params(params: dict[str, Any], stream: bool):
+# Upstream, the nearest report of vLLM's thinking budget forcing the end of the reasoning over what constrains the
+# output (there a tool call's arguments; here the grammar).
+BUDGET_OVER_GRAMMAR_ISSUE = "vllm-project/vllm#44676"
+
+
+class InvalidOptions(ValueError):
+    """A call's options that this engine refuses before vLLM sees them: INVALID_OPTIONS naming `option`."""
+
+    code = "INVALID_OPTIONS"
+
+    def __init__(self, option: str, message: str):
+        super().__init__(message)
+        self.option = option
+
+
+def check_budget_with_constraint(params: dict[str, Any], grammar_in_reasoning: bool) -> None:
+    """InvalidOptions for a thinking budget with a constraint where the grammar also applies inside the reasoning
+    (structured_outputs_config.enable_in_reasoning): vLLM's budget then forces the end-of-reasoning tokens past the
+    grammar's mask (its logits processor runs after the bitmask), the grammar rejects them ("Failed to advance FSM")
+    and vLLM ends the request with finish_reason "error". Where the grammar starts after the reasoning (vLLM's
+    default) the budget ends the reasoning before any grammar applies, and the pair works."""
+    if params.get("thinking_token_budget") is None or not grammar_in_reasoning:
+        return
+    constraint = next((key for key in _CONSTRAINTS if params.get(key) is not None), None)
+    if constraint is None:
+        return
+    name = {"json_schema": "jsonSchema"}.get(constraint, constraint)
+    raise InvalidOptions(
+        "thinking",
+        f'Invalid option "thinking": budgetTokens cannot be combined with {name} on this engine: its structured outputs '
+        f"apply inside the reasoning (structured_outputs_config.enable_in_reasoning), and vLLM's thinking budget forces "
+        f"the end of the reasoning past the grammar, which rejects it and fails the request (upstream: "
+        f"{BUDGET_OVER_GRAMMAR_ISSUE}). Use thinking: true without a budget, or an engine without enable_in_reasoning",
+    )
+
+
+def sampling_params(params: dict[str, Any], stream: bool, grammar_in_reasoning: bool = False):
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
+    check_budget_with_constraint(params, grammar_in_reasoning)
     # The names and values were checked by the options schema (src/options.ts); a public SamplingParams field
     # passes, except those vllm-node sets itself.
     if params.get("thinking_token_budget") is not None and "thinking_token_budget" not in SamplingParams.__struct_fields__:

@@ -85,6 +85,46 @@ describe('thinking', () => {
     ]);
   });
 
+  // This engine applies its grammar inside the reasoning (enable_in_reasoning), where vLLM's thinking budget forces
+  // `</think>` past the grammar's mask: the grammar rejects it and vLLM ends the request with finish_reason "error".
+  it('budgetTokens with a constraint, the grammar inside the reasoning: INVALID_OPTIONS before vLLM; the next request answers', async () => {
+    const budget = { thinking: { budgetTokens: 2 }, logitBias: markers, maxTokens: 30, temperature: 0 };
+    const json = { type: 'object', properties: { x: { type: 'integer' } }, required: ['x'] };
+    for (const constraint of [{ regex: '<think>abc def ghi</think>answer' }, { jsonSchema: json }]) {
+      const err = await rejection(engine.chatDetailed(hi, { ...budget, ...constraint }));
+      expect([err.code, err.option]).toEqual(['INVALID_OPTIONS', 'thinking']);
+      expect(err.message).toMatch(/budgetTokens cannot be combined with (regex|jsonSchema) on this engine: .*enable_in_reasoning.*vllm-project\/vllm#44676/);
+    }
+    const streamed = await rejection(engine.chatStream(hi, { ...budget, regex: 'a+' })[Symbol.asyncIterator]().next());
+    expect(streamed.option).toBe('thinking');
+    // Either alone is fine.
+    expect((await engine.chatDetailed(hi, { thinking: { budgetTokens: 2 }, maxTokens: 4, temperature: 0 })).outputTokens).toBeGreaterThan(0);
+    expect((await engine.chatDetailed(hi, { regex: 'a+', maxTokens: 4, temperature: 0 })).outputTokens).toBeGreaterThan(0);
+  });
+
+  it('a request vLLM fails (the pair let through) rejects with REQUEST_FAILED, stream or not; the others answer', async () => {
+    const pair = { thinking: { budgetTokens: 2 }, regex: '<think>abc def ghi</think>answer', logitBias: markers, maxTokens: 30, temperature: 0 };
+    expect(await engine.call('refuse_budget_with_grammar', { on: false })).toBe(true);
+    try {
+      const alongside = engine.chatDetailed(hi, { maxTokens: 8, temperature: 0 });
+      const err = await rejection(engine.chatDetailed(hi, pair));
+      expect(err.code).toBe('REQUEST_FAILED');
+      expect(err.message).toMatch(/finish_reason "error" after \d+ tokens/);
+      const seen: string[] = [];
+      const streamed = await rejection(
+        (async () => {
+          for await (const d of engine.chatStream(hi, { ...pair, onReasoning: (r) => seen.push(r) })) seen.push(d);
+        })(),
+      );
+      expect(streamed.code).toBe('REQUEST_FAILED');
+      expect((await alongside).outputTokens).toBeGreaterThan(0);
+    } finally {
+      await engine.call('refuse_budget_with_grammar', { on: true });
+    }
+    const after = await engine.chatDetailed(hi, { maxTokens: 4, temperature: 0 });
+    expect(after.outputTokens).toBeGreaterThan(0);
+  });
+
   it('a text prompt has no chat template: thinking and chatTemplateKwargs are INVALID_OPTIONS there', async () => {
     expect((await rejection(engine.generateDetailed('Hi', { thinking: false }))).option).toBe('thinking');
     const err = await rejection(engine.stream('Hi', { chatTemplateKwargs: { enable_thinking: false } })[Symbol.asyncIterator]().next());

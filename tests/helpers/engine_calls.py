@@ -108,6 +108,14 @@ def _speculative_output() -> Any:
     return lambda out: {"text": out["text"][:-1] + ("]" if out["text"][-1:] != "]" else "}"), "token_ids": out["token_ids"]}
 
 
+def _refuse_budget_with_grammar(engine: Any, on: bool) -> bool:
+    """Turns the bridge's refusal of a thinking budget with a grammar inside the reasoning off (and back on), so a
+    test can send the pair to vLLM and see how a request vLLM fails ends. Returns the previous setting."""
+    previous = engine.grammar_in_reasoning
+    engine.grammar_in_reasoning = on
+    return previous
+
+
 HOOKS = {"speculative_output": _speculative_output}
 
 METHODS = {
@@ -117,4 +125,5 @@ METHODS = {
     "render_chat": _render_chat,
     "hf_chat_template": _hf_chat_template,
     "gpu_memory": _gpu_memory,
+    "refuse_budget_with_grammar": _refuse_budget_with_grammar,
 }
