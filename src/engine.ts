@@ -12,6 +12,7 @@ import type { z } from 'zod';
 
 import type { ChatOptions, TextGenerator } from './generator.js';
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
+import { extractDetailed, extractManyDetailed, type DetailedExtraction, type DetailedOutcome, type ExtractManyDetailedOptions } from './extract-detailed.js';
 import { resolveEngineOptions, type ResolveOptions } from './config.js';
 import { fromBridge, VllmError, withCallerStack } from './errors.js';
 import { checkModel } from './model-path.js';
@@ -191,6 +192,16 @@ export class Engine implements AsyncDisposable, TextGenerator {
   /** Extraction over many inputs at once (batched by vLLM); per-item outcomes in input order. */
   extractMany<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyOptions): Promise<ExtractOutcome<z.output<S>>[]> {
     return extractMany(this, inputs, schema, options);
+  }
+
+  /** extract, with each field's confidence (from the output's token logprobs) and its span in the input. */
+  extractDetailed<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<DetailedExtraction<z.output<S>>> {
+    return extractDetailed(this, input, schema, options);
+  }
+
+  /** extractMany with each item's fields, and `escalate` to send the uncertain items to another generator. */
+  extractManyDetailed<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyDetailedOptions): Promise<DetailedOutcome<z.output<S>>[]> {
+    return extractManyDetailed(this, inputs, schema, options);
   }
 
   /**

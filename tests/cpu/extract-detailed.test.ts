@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { extractDetailed, extractManyDetailed, type Engine, type EscalationTarget } from '../../src/index.js';
+import { extractDetailed, extractManyDetailed, type DetailedOutcome, type Engine, type EscalationTarget } from '../../src/index.js';
 import { cpuEngine } from '../helpers/shared-engine.js';
 
 let engine: Engine;
@@ -41,7 +41,7 @@ describe('extractDetailed on the engine', () => {
   });
 
   it('a z.enum (decoded as a choice) is one field, $, grounded in the input', async () => {
-    const { value, fields } = await extractDetailed(engine, input, z.enum(CITIES), { maxTokens: 10, temperature: 0 });
+    const { value, fields } = await engine.extractDetailed(input, z.enum(CITIES), { maxTokens: 10, temperature: 0 });
     expect(Object.keys(fields)).toEqual(['$']);
     const span = fields.$!.span!;
     expect(norm(input.slice(span.start, span.end))).toBe(norm(value));
@@ -60,23 +60,29 @@ describe('escalation', () => {
     };
     // The threshold between the items' lowest confidences, so that some go and some stay (with grounding off: the
     // schema's values are not all in every input).
-    const base = await extractManyDetailed(engine, inputs, Job, { maxTokens: 60, temperature: 0 });
+    const base = await engine.extractManyDetailed(inputs, Job, { maxTokens: 60, temperature: 0 });
     const lowest = base.map((o) => (o.ok ? Math.min(...Object.values(o.fields!).map((f) => f.confidence)) : 0));
     const below = [...lowest].sort((a, b) => a - b)[Math.floor(inputs.length / 2)]!;
 
-    const out = await extractManyDetailed(engine, inputs, Job, { maxTokens: 60, temperature: 0, escalate: { below, to: second, ungrounded: false } });
-    const picked = out.flatMap((o, i) => (o.escalated ? [i] : []));
+    const escalate = { below, to: second, ungrounded: false };
     // Whatever the first pass answered this time: the items sent are exactly those it scored below the threshold.
-    const expected = out.flatMap((o, i) => {
-      const first = o.escalated ? o.first! : o;
-      return !first.ok || Object.values(first.fields!).some((f) => f.confidence < below) ? [i] : [];
-    });
-    expect(picked).toEqual(expected);
-    expect(sent).toEqual(picked.length ? [picked.map((i) => inputs[i])] : []);
-    for (const o of out) {
-      expect(o.generator).toBe(o.escalated ? second : engine);
-      if (o.escalated) expect(o).toMatchObject({ ok: true, fields: null, first: { escalated: false, generator: engine } });
-      else if (o.ok) expect(Object.values(o.fields!).every((f) => f.confidence >= below)).toBe(true);
-    }
+    const check = (out: DetailedOutcome<unknown>[]) => {
+      const picked = out.flatMap((o, i) => (o.escalated ? [i] : []));
+      const expected = out.flatMap((o, i) => {
+        const first = o.escalated ? o.first! : o;
+        return !first.ok || Object.values(first.fields!).some((f) => f.confidence < below) ? [i] : [];
+      });
+      expect(picked).toEqual(expected);
+      expect(sent).toEqual(picked.length ? [picked.map((i) => inputs[i])] : []);
+      for (const o of out) {
+        expect(o.generator).toBe(o.escalated ? second : engine);
+        if (o.escalated) expect(o).toMatchObject({ ok: true, fields: null, first: { escalated: false, generator: engine } });
+        else if (o.ok) expect(Object.values(o.fields!).every((f) => f.confidence >= below)).toBe(true);
+      }
+    };
+    check(await extractManyDetailed(engine, inputs, Job, { maxTokens: 60, temperature: 0, escalate }));
+    // extractMany takes escalate as well (the same pass).
+    sent.length = 0;
+    check((await engine.extractMany(inputs, Job, { maxTokens: 60, temperature: 0, escalate })) as DetailedOutcome<unknown>[]);
   });
 });
