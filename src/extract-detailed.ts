@@ -96,6 +96,7 @@ export async function extractManyEscalating<S extends z.ZodType>(
   const picked = outcomes.flatMap((o, i) => (sendOn(o, escalate) ? [i] : []));
   if (picked.length === 0) return outcomes;
   const { logprobs: _, onTruncate, ...shared } = rest;
+  let counted = 0; // escalated items escalate.to reported done
   const second = await escalate.to
     .extractMany(
       picked.map((i) => inputs[i]!),
@@ -103,7 +104,14 @@ export async function extractManyEscalating<S extends z.ZodType>(
       {
         ...shared,
         ...(onTruncate ? { onTruncate: (t: InputTruncation, k: number) => onTruncate(t, picked[k]!) } : {}),
-        ...(onProgress ? { onProgress: (d: number) => onProgress(done + d, inputs.length) } : {}),
+        ...(onProgress
+          ? {
+              onProgress: (d: number) => {
+                counted = Math.max(counted, d);
+                onProgress(done + d, inputs.length);
+              },
+            }
+          : {}),
         ...escalate.options,
       } as ExtractManyOptions,
     )
@@ -111,6 +119,8 @@ export async function extractManyEscalating<S extends z.ZodType>(
       const error = err instanceof VllmError ? err : new VllmError('CALL_FAILED', String(err), { cause: err });
       return picked.map(() => ({ ok: false as const, error }));
     });
+  // Every item counted once its final answer is in, also where escalate.to failed them all or reports no progress.
+  for (let d = counted + 1; onProgress && d <= picked.length; d++) onProgress(done + d, inputs.length);
   for (const [k, i] of picked.entries()) {
     const answer = second[k]!;
     outcomes[i] = { ...(answer.ok ? { ...answer, fields: null } : answer), escalated: true, generator: escalate.to, first: outcomes[i]! };
@@ -151,7 +161,7 @@ function withFields<T>(outcome: ExtractOutcome<T>, seen: { input: string; result
   if (!seen || !logprobs) return failed(noLogprobs(generator));
   try {
     const fields = fieldsOf(seen.result.rawText, logprobs, seen.input, choice);
-    return { ...outcome, fields, ...by };
+    return { ok: true, value: outcome.value, ...(outcome.truncated ? { truncated: outcome.truncated } : {}), fields, ...by };
   } catch (err) {
     return failed(err instanceof VllmError ? err : new VllmError('OUTPUT_INVALID', String(err), { cause: err }));
   }

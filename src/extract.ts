@@ -43,11 +43,13 @@ export interface ExtractManyOptions extends ExtractOptions {
 
 /**
  * One item of extractMany: its value or its error, and `truncated` when its input was cut to fit. With `escalate`:
- * `escalated` (whether `escalate.to` answered it) and, for an item the first generator answered, each field's
+ * `escalated` (whether `escalate.to` answered it), `first` (what the first generator answered) and, for an item the first generator answered, each field's
  * confidence and span (`fields`).
  */
 export type ExtractOutcome<T> = ({ ok: true; value: T; truncated?: InputTruncation; fields?: Record<string, FieldInfo> | null } | { ok: false; error: VllmError; truncated?: InputTruncation }) & {
   escalated?: boolean;
+  /** An escalated item's first answer (kept when `escalate.to` failed it). */
+  first?: ExtractOutcome<T>;
 };
 
 /** What extraction needs from a generator: the local Engine and the remote client both provide it. */
@@ -243,7 +245,11 @@ export async function extractMany<S extends z.ZodType>(
   options: ExtractManyOptions = {},
 ): Promise<ExtractOutcome<z.output<S>>[]> {
   if (!Array.isArray(inputs)) throw new VllmError('INVALID_REQUEST', 'Expected inputs to be an array of strings');
-  if (options && typeof options === 'object' && options.escalate !== undefined) return extractManyDetailed(backend, inputs, schema, options);
+  if (options && typeof options === 'object' && 'escalate' in options) {
+    const { escalate, ...plain } = options;
+    if (escalate !== undefined) return extractManyDetailed(backend, inputs, schema, options);
+    options = plain; // escalate: undefined is no escalation
+  }
   // Checked before anything is submitted: an unrepresentable schema, a bad option.
   const extraction = new Extraction(backend, schema, constraintOf(schema), options);
   let done = 0;

@@ -9,7 +9,7 @@ import { extractDetailed, extractManyDetailed, type DetailedExtraction, type Det
 import { extract, extractMany, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import type { ChatCallOptions, TextGenerator } from './generator.js';
 import { CountTokensOptionsSchema, SamplingDefaultsSchema, TokenizeOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
-import { isDefaultThinking, parseCallOptions, samplingPayload } from './sampling.js';
+import { chatTemplateKwargs, isDefaultThinking, parseCallOptions, samplingPayload } from './sampling.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
 import type { ChatMessage, GenerationResult } from './types.js';
 
@@ -90,9 +90,11 @@ export class RemoteGenerator implements TextGenerator {
   async countTokens(input: string | ChatMessage[], options?: CountTokensOptions): Promise<number> {
     if (typeof input === 'string') return (await this.tokenize(input)).length;
     if (!Array.isArray(input) || input.length === 0) throw new VllmError('INVALID_REQUEST', 'Expected messages to be a non-empty array of { role, content }');
-    const { chatTemplate, tools } = parseCallOptions(CountTokensOptionsSchema, options);
+    const { chatTemplate, tools, ...template } = parseCallOptions(CountTokensOptionsSchema, options);
     const body: Record<string, unknown> = { messages: input, add_generation_prompt: true };
     if (chatTemplate !== undefined) body.chat_template = chatTemplate;
+    const kwargs = chatTemplateKwargs(template); // as chat() sends them: the count is of the prompt chat() renders
+    if (kwargs !== undefined) body.chat_template_kwargs = kwargs;
     if (tools !== undefined && tools.length > 0) body.tools = tools;
     return ((await this.#vllm('/tokenize', body)) as { count: number }).count;
   }
@@ -220,18 +222,25 @@ export class RemoteGenerator implements TextGenerator {
 
   async *chatStream(messages: ChatMessage[], options?: ChatCallOptions): AsyncIterable<string> {
     const { body, signal, onFinish, onReasoning } = this.#chatBody(options);
+    let text = '';
+    let reasoning = '';
+    let finishReason: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined;
+    // The caller's onReasoning throwing reaches the caller as it was thrown, not as the endpoint's failure.
+    let callbackError: { error: unknown } | undefined;
     try {
       const stream_options = onFinish ? { include_usage: true } : undefined;
       const s = await this.#client.chat.completions.create({ ...body, messages, stream: true, stream_options } as unknown as OpenAI.ChatCompletionCreateParamsStreaming, signal ? { signal } : {});
-      let text = '';
-      let reasoning = '';
-      let finishReason: string | null = null;
-      let usage: OpenAI.CompletionUsage | undefined;
       for await (const chunk of s) {
         const thought = reasoningOf(chunk.choices[0]?.delta);
         if (thought) {
           reasoning += thought;
-          onReasoning?.(thought);
+          try {
+            onReasoning?.(thought);
+          } catch (error) {
+            callbackError = { error };
+            throw error;
+          }
         }
         const delta = chunk.choices[0]?.delta?.content;
         finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
@@ -241,10 +250,11 @@ export class RemoteGenerator implements TextGenerator {
           yield delta;
         }
       }
-      onFinish?.(this.#result(text, finishReason, usage, reasoning || undefined));
     } catch (err) {
+      if (callbackError) throw callbackError.error;
       throw remoteError(err);
     }
+    onFinish?.(this.#result(text, finishReason, usage, reasoning || undefined));
   }
 
   extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>> {

@@ -69,7 +69,7 @@ def _choice_text(split: Any, text: str) -> dict[str, str]:
     return {"text": content, **({"reasoning": reasoning} if reasoning else {})}
 
 
-def _failure(out: Any) -> str | None:
+def _failure(out: Any, tokens_before: int = 0) -> str | None:
     """Why vLLM ended a finished request with an error (finish_reason "error", e.g. its grammar rejected a token the
     model was forced to emit), or None: such a request rejects instead of resolving with what it had so far."""
     if not out.finished:
@@ -79,7 +79,7 @@ def _failure(out: Any) -> str | None:
         return None
     error = getattr(out, "error", None)  # vLLM's RequestError, where it sets one
     why = f": {error.code}: {error.message}" if error is not None else ""
-    return (f'vLLM ended the request with finish_reason "error" after {len(failed[0].token_ids)} tokens{why}; its '
+    return (f'vLLM ended the request with finish_reason "error" after {tokens_before + len(failed[0].token_ids)} tokens{why}; its '
             'EngineCore log says why (a structured-output grammar that rejected a token logs "Failed to advance FSM")')
 
 
@@ -274,7 +274,7 @@ class Engine:
         from . import requests
 
         rid = out.request_id
-        failed = _failure(out)
+        failed = _failure(out, (self.pending.get(rid) or {}).get("tokens", 0))  # streamed: the deltas before this one
         if failed is not None:
             self.pending.pop(rid, None)
             return {"t": "error", "id": rid, "code": "REQUEST_FAILED", "message": failed}

@@ -188,6 +188,19 @@ describe('extractDetailed / extractManyDetailed over fake generators', () => {
     const plain = await extractMany(first, ['a'], City);
     expect(plain).toEqual([{ ok: true, value: { city: 'a' } }]);
     await expect(extractMany(first, ['a'], City, { escalate: { below: 2, to: second } })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', option: 'escalate.below' });
+    // escalate: undefined is no escalation, as any option left undefined.
+    expect(await extractMany(first, ['a'], City, { escalate: undefined } as never)).toEqual([{ ok: true, value: { city: 'a' } }]);
+  });
+
+  it('a second generator that fails or reports no progress: every item is still counted once, the first answer kept', async () => {
+    const first = fake({ a: sure('a'), b: unsure('b'), c: unsure('c') });
+    for (const to of [{ extractMany: () => Promise.reject(new Error('boom')) }, { extractMany: async (inputs: readonly string[]) => inputs.map(() => ({ ok: true as const, value: { city: 'Big' } as never })) }]) {
+      const progress: number[] = [];
+      const out = await extractMany(first, ['a', 'b', 'c'], City, { escalate: { below: 0.8, to }, onProgress: (d) => progress.push(d) });
+      expect(progress).toEqual([1, 2, 3]);
+      expect(out.map((o) => o.escalated)).toEqual([false, true, true]);
+      expect(out[1]!.first).toMatchObject({ ok: true, value: { city: 'b' } });
+    }
   });
 
   it('ungrounded: false sends on the uncertain items only; nothing to send calls nothing', async () => {

@@ -100,6 +100,20 @@ describe('RemoteGenerator and thinking models', () => {
     expect(bodies[1]).not.toHaveProperty('onReasoning');
   });
 
+  it("countTokens sends the template variables chat() would (vLLM's /tokenize takes chat_template_kwargs)", async () => {
+    bodies.length = 0;
+    await remote.countTokens(messages, { thinking: false }).catch(() => undefined); // the fake has no /tokenize answer
+    expect(bodies[0]).toMatchObject({ messages, chat_template_kwargs: { enable_thinking: false, thinking: false } });
+  });
+
+  it("an onReasoning that throws reaches the caller as thrown, not as the endpoint's failure", async () => {
+    const boom = new Error('caller bug');
+    const read = async () => {
+      for await (const _ of remote.chatStream(messages, { thinking: true, onReasoning: () => { throw boom; } })) void _;
+    };
+    await expect(read()).rejects.toBe(boom);
+  });
+
   it('a text prompt refuses template variables (INVALID_OPTIONS) before any request', async () => {
     bodies.length = 0;
     await expect(remote.generate('x', { thinking: false })).rejects.toMatchObject({ code: 'INVALID_OPTIONS', option: 'thinking' });
