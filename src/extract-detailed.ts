@@ -170,7 +170,7 @@ function withFields<T>(outcome: ExtractOutcome<T>, seen: { input: string; result
 function noLogprobs(generator: object, cause?: unknown): VllmError {
   return new VllmError(
     'UNSUPPORTED_OPERATION',
-    `This generator (${generator.constructor.name}) returns no token log-probabilities, which field confidence is computed from: use an Engine or a ModelManager`,
+    `This generator (${generator.constructor.name}) returned no token log-probabilities, which field confidence is computed from: use an Engine, a ModelManager, or an endpoint that answers OpenAI's logprobs (vllm serve does)`,
     { option: 'logprobs', cause },
   );
 }

@@ -11,7 +11,7 @@ import type { ChatCallOptions, TextGenerator } from './generator.js';
 import { CountTokensOptionsSchema, SamplingDefaultsSchema, TokenizeOptionsSchema, type SamplingDefaults, type SamplingOptions } from './options.js';
 import { chatTemplateKwargs, isDefaultThinking, parseCallOptions, samplingPayload } from './sampling.js';
 import { registerTokenAccess, type CountTokensOptions, type TokenizeOptions } from './tokens.js';
-import type { ChatMessage, GenerationResult } from './types.js';
+import type { ChatMessage, GenerationResult, TokenLogprob } from './types.js';
 
 export interface RemoteOptions {
   baseURL: string;
@@ -33,6 +33,28 @@ function reasoningOf(part: unknown): string | undefined {
   const p = part as { reasoning?: unknown; reasoning_content?: unknown } | undefined;
   const value = p?.reasoning ?? p?.reasoning_content;
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The OpenAI API's token log-probabilities as the engine gives them. It carries each token's text, not its id:
+ * `tokenId` is -1. Undefined where the endpoint sent none.
+ */
+function chatLogprobs(content: readonly { token: string; logprob: number; top_logprobs?: readonly { token: string; logprob: number }[] }[] | null | undefined): TokenLogprob[] | undefined {
+  if (!content || content.length === 0) return undefined;
+  return content.map((t) => ({ token: t.token, tokenId: -1, logprob: t.logprob, top: (t.top_logprobs ?? []).map((o) => ({ token: o.token, tokenId: -1, logprob: o.logprob })) }));
+}
+
+/** The completions API's shape: parallel arrays, and each position's top tokens as an object. */
+function completionLogprobs(l: { tokens?: string[]; token_logprobs?: (number | null)[]; top_logprobs?: (Record<string, number> | null)[] | null } | null | undefined): TokenLogprob[] | undefined {
+  if (!l?.tokens || l.tokens.length === 0) return undefined;
+  return l.tokens.map((token, i) => ({
+    token,
+    tokenId: -1,
+    logprob: l.token_logprobs?.[i] ?? 0,
+    top: Object.entries(l.top_logprobs?.[i] ?? {})
+      .sort((a, b) => b[1] - a[1])
+      .map(([t, logprob]) => ({ token: t, tokenId: -1, logprob })),
+  }));
 }
 
 const CONSTRAINT_KEYS = new Set(['json_schema', 'regex', 'choice', 'grammar']);
@@ -141,10 +163,8 @@ export class RemoteGenerator implements TextGenerator {
       const option = (options as Record<string, unknown>).thinking !== undefined ? 'thinking' : 'chatTemplateKwargs';
       throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": a text prompt has no chat template; use chat() / chatDetailed() / chatStream()`, { option });
     }
-    for (const option of ['n', 'logprobs'] as const) {
-      if (payload[option] !== undefined) {
-        throw new VllmError('INVALID_OPTIONS', `Invalid option "${option}": the remote endpoint does not return ${option === 'n' ? 'several completions' : 'log-probabilities'} through vllm-node yet; use a local Engine`, { option });
-      }
+    if (payload.n !== undefined) {
+      throw new VllmError('INVALID_OPTIONS', 'Invalid option "n": the remote endpoint does not return several completions through vllm-node yet; use a local Engine', { option: 'n' });
     }
     const body: Record<string, unknown> = {
       model: this.#model,
@@ -162,6 +182,11 @@ export class RemoteGenerator implements TextGenerator {
     for (const key of ['regex', 'choice', 'grammar'] as const) if (payload[key] !== undefined) body.structured_outputs = { [key]: payload[key] };
     // vLLM's server takes the template variables (thinking on or off) as its `chat_template_kwargs` extension.
     if (chatTemplateKwargs !== undefined) body.chat_template_kwargs = chatTemplateKwargs;
+    // OpenAI's two shapes: chat takes `logprobs: true` and `top_logprobs: N`, completions `logprobs: N`.
+    if (payload.logprobs !== undefined && chat) {
+      body.logprobs = true;
+      body.top_logprobs = payload.logprobs;
+    }
     return { body, signal };
   }
 
@@ -174,7 +199,10 @@ export class RemoteGenerator implements TextGenerator {
     const { response_format: _ignored, ...completionBody } = body;
     try {
       const r = await this.#client.completions.create({ ...completionBody, prompt, stream: false } as unknown as OpenAI.CompletionCreateParamsNonStreaming, signal ? { signal } : {});
-      return this.#result(r.choices[0]?.text ?? '', r.choices[0]?.finish_reason ?? null, r.usage);
+      const result = this.#result(r.choices[0]?.text ?? '', r.choices[0]?.finish_reason ?? null, r.usage);
+      const logprobs = completionLogprobs(r.choices[0]?.logprobs);
+      if (logprobs) result.logprobs = logprobs;
+      return result;
     } catch (err) {
       throw remoteError(err);
     }
@@ -214,7 +242,10 @@ export class RemoteGenerator implements TextGenerator {
     try {
       const r = await this.#client.chat.completions.create({ ...body, messages, stream: false } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, signal ? { signal } : {});
       const message = r.choices[0]?.message;
-      return this.#result(message?.content ?? '', r.choices[0]?.finish_reason ?? null, r.usage, reasoningOf(message));
+      const result = this.#result(message?.content ?? '', r.choices[0]?.finish_reason ?? null, r.usage, reasoningOf(message));
+      const logprobs = chatLogprobs(r.choices[0]?.logprobs?.content);
+      if (logprobs) result.logprobs = logprobs;
+      return result;
     } catch (err) {
       throw remoteError(err);
     }
@@ -226,6 +257,7 @@ export class RemoteGenerator implements TextGenerator {
     let reasoning = '';
     let finishReason: string | null = null;
     let usage: OpenAI.CompletionUsage | undefined;
+    const tokens: TokenLogprob[] = [];
     // The caller's onReasoning throwing reaches the caller as it was thrown, not as the endpoint's failure.
     let callbackError: { error: unknown } | undefined;
     try {
@@ -243,6 +275,7 @@ export class RemoteGenerator implements TextGenerator {
           }
         }
         const delta = chunk.choices[0]?.delta?.content;
+        tokens.push(...(chatLogprobs(chunk.choices[0]?.logprobs?.content) ?? []));
         finishReason = chunk.choices[0]?.finish_reason ?? finishReason;
         usage = chunk.usage ?? usage;
         if (delta) {
@@ -254,7 +287,9 @@ export class RemoteGenerator implements TextGenerator {
       if (callbackError) throw callbackError.error;
       throw remoteError(err);
     }
-    onFinish?.(this.#result(text, finishReason, usage, reasoning || undefined));
+    const result = this.#result(text, finishReason, usage, reasoning || undefined);
+    if (tokens.length > 0) result.logprobs = tokens;
+    onFinish?.(result);
   }
 
   extract<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<z.output<S>> {
@@ -265,12 +300,12 @@ export class RemoteGenerator implements TextGenerator {
     return extractMany(this, inputs, schema, options);
   }
 
-  /** UNSUPPORTED_OPERATION: field confidence needs token log-probabilities, which vllm-node does not ask endpoints for yet. */
+  /** extract with each field's confidence and span, from the endpoint's token log-probabilities (OpenAI's `logprobs`). */
   extractDetailed<S extends z.ZodType>(input: string, schema: S, options?: ExtractOptions): Promise<DetailedExtraction<z.output<S>>> {
     return extractDetailed(this, input, schema, options);
   }
 
-  /** UNSUPPORTED_OPERATION for the same reason; as an `escalate.to`, a RemoteGenerator answers through extractMany. */
+  /** extractMany with each item's fields and `escalate` (see extractManyDetailed). */
   extractManyDetailed<S extends z.ZodType>(inputs: readonly string[], schema: S, options?: ExtractManyDetailedOptions): Promise<DetailedOutcome<z.output<S>>[]> {
     return extractManyDetailed(this, inputs, schema, options);
   }

@@ -28,6 +28,7 @@ export interface RequestTimings {
 /** A generated token with its log-probability, and the most likely tokens at its position (per-call `logprobs`). */
 export interface TokenLogprob {
   token: string;
+  /** The token's id; -1 from a RemoteGenerator (OpenAI's API carries the token's text only). */
   tokenId: number;
   logprob: number;
   /** The `logprobs` most likely tokens at this position, most likely first. */

@@ -57,6 +57,23 @@ describe('RemoteGenerator against vllm serve', () => {
     expect(Job.safeParse(job).success).toBe(true);
   });
 
+  it("log-probabilities through OpenAI's logprobs, chat and completions, and extractDetailed over the endpoint", async () => {
+    const chat = await remote.chatDetailed([{ role: 'user', content: 'hi' }], { maxTokens: 6, temperature: 0, ignoreEos: true, logprobs: 2 });
+    expect(chat.logprobs).toHaveLength(chat.outputTokens);
+    for (const t of chat.logprobs!) {
+      expect(t.logprob).toBeLessThanOrEqual(0);
+      expect(t.top).toHaveLength(2);
+    }
+    const text = await remote.generateDetailed('hello', { maxTokens: 6, temperature: 0, ignoreEos: true, logprobs: 1 });
+    expect(text.logprobs).toHaveLength(6);
+    expect(text.logprobs!.map((t) => t.token).join('')).toBe(text.rawText);
+    const Job = z.object({ title: z.string().min(1).max(20), remote: z.boolean() });
+    const { value, fields } = await remote.extractDetailed('Senior Go Engineer, Remote', Job, { maxTokens: 100, temperature: 0 });
+    expect(Object.keys(fields).sort()).toEqual(['$.remote', '$.title']);
+    expect(fields['$.title']).toMatchObject({ value: value.title });
+    for (const f of Object.values(fields)) expect(f.confidence > 0 && f.confidence <= 1).toBe(true);
+  });
+
   it('errors are REMOTE_ERROR', async () => {
     const bad = new RemoteGenerator({ baseURL: `http://127.0.0.1:${PORT}/v1`, model: 'no-such-model' });
     const err = await bad.generate('x', { maxTokens: 2 }).catch((e: unknown) => e);

@@ -38,7 +38,17 @@ beforeAll(async () => {
         object: 'chat.completion',
         created: 0,
         model: 'm',
-        choices: [{ index: 0, message: { role: 'assistant', content: body.response_format ? '"Go Engineer"' : 'Go Engineer', ...(thinks ? { reasoning_content: 'A title.' } : {}) }, finish_reason: 'stop' }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: body.response_format ? '"Go Engineer"' : 'Go Engineer', ...(thinks ? { reasoning_content: 'A title.' } : {}) },
+            finish_reason: 'stop',
+            // As OpenAI's API (and vllm serve) answer `logprobs: true, top_logprobs: N`: token text, no ids.
+            ...(body.logprobs === true
+              ? { logprobs: { content: (body.response_format ? ['"', 'Go', ' Engineer', '"'] : ['Go', ' Engineer']).map((token, i) => ({ token, logprob: i === 1 ? -0.5 : -0.01, bytes: null, top_logprobs: body.top_logprobs ? [{ token, logprob: -0.01, bytes: null }] : [] })) } }
+              : {}),
+          },
+        ],
         usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
       }),
     );
@@ -72,13 +82,32 @@ describe('RemoteGenerator chat with chatTemplate', () => {
 });
 
 describe('RemoteGenerator and options it cannot return', () => {
-  it('n and logprobs are refused with INVALID_OPTIONS naming the option, before any request is sent', async () => {
+  it('n is refused with INVALID_OPTIONS naming the option, before any request is sent', async () => {
     bodies.length = 0;
-    for (const option of ['n', 'logprobs'] as const) {
-      const err = await remote.generateDetailed('x', { [option]: 2 }).catch((e: unknown) => e as { code?: string; option?: string });
-      expect(err).toMatchObject({ code: 'INVALID_OPTIONS', option });
-    }
+    const err = await remote.generateDetailed('x', { n: 2 }).catch((e: unknown) => e as { code?: string; option?: string });
+    expect(err).toMatchObject({ code: 'INVALID_OPTIONS', option: 'n' });
     expect(bodies).toHaveLength(0);
+  });
+});
+
+describe('RemoteGenerator and log-probabilities', () => {
+  const messages = [{ role: 'user', content: 'Title of: Go Engineer, Remote?' }];
+
+  it("chat asks in OpenAI's shape (logprobs: true, top_logprobs) and returns them as the engine does, token ids -1", async () => {
+    bodies.length = 0;
+    const r = await remote.chatDetailed(messages, { logprobs: 1 });
+    expect(bodies[0]).toMatchObject({ logprobs: true, top_logprobs: 1 });
+    expect(r.logprobs).toEqual([
+      { token: 'Go', tokenId: -1, logprob: -0.01, top: [{ token: 'Go', tokenId: -1, logprob: -0.01 }] },
+      { token: ' Engineer', tokenId: -1, logprob: -0.5, top: [{ token: ' Engineer', tokenId: -1, logprob: -0.01 }] },
+    ]);
+  });
+
+  it('extractDetailed over the endpoint: each field with its confidence and span', async () => {
+    const { z } = await import('zod');
+    const { value, fields } = await remote.extractDetailed('Go Engineer, Remote', z.string());
+    expect(value).toBe('Go Engineer');
+    expect(fields.$).toMatchObject({ value: 'Go Engineer', confidence: Math.exp(-0.5), span: { start: 0, end: 11 } });
   });
 });
 
