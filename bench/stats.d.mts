@@ -42,6 +42,7 @@ export const TOLERANCE: number;
 export const MIN_ROUNDS: number;
 export function resolution(ci: { estimate: number; lo: number; hi: number }, n: number, opts?: ResolutionOptions): Resolution;
 export function ratioOfMedians(num: number[], den: number[], opts?: BootstrapOptions & ResolutionOptions): Interval & Resolution & { ratio: number };
+export function medianOfRatios(num: number[], den: number[], opts?: BootstrapOptions & ResolutionOptions): Interval & Resolution & { ratio: number };
 export function diffOfMedians(a: number[], b: number[], opts?: BootstrapOptions): Interval & { diff: number };
 export function schedule(paths: string[], rounds: number, opts?: { order?: 'rotate' | 'random' | 'fixed'; seed?: number }): string[][];
 export function repeatsFor(batchSeconds: number | number[], minSeconds: number, opts?: { max?: number }): number;

@@ -102,6 +102,19 @@ export function ratioOfMedians(num, den, opts = {}) {
   return { ratio: ci.estimate, ...ci, ...resolution(ci, Math.min(num.length, den.length), opts) };
 }
 
+/**
+ * Median of the per-round ratios (num[i] / den[i], both measured in round i of one interleaved run) with its bootstrap
+ * interval over rounds and the ±3% rule. The quoted figure for paired runs: a drift over the run (a host warming up,
+ * clocks, another process) moves both paths of a round alike and cancels in each round's ratio, where a ratio of
+ * medians still carries it.
+ */
+export function medianOfRatios(num, den, opts = {}) {
+  if (num.length !== den.length) throw new RangeError('medianOfRatios: paired samples need the same number of rounds');
+  const ratios = num.map((x, i) => x / den[i]);
+  const ci = bootstrap([ratios], (r) => median(r), { ...opts, paired: true });
+  return { ratio: ci.estimate, ...ci, ...resolution(ci, ratios.length, opts) };
+}
+
 /** Difference of medians (a - b, e.g. ours - plain single-request latency) with its bootstrap interval. */
 export function diffOfMedians(a, b, opts = {}) {
   const ci = bootstrap([a, b], (x, y) => median(x) - median(y), { paired: a.length === b.length, ...opts });

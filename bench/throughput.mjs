@@ -10,14 +10,14 @@
 // Per workload: warm-up, round size from the fastest warm-up (>= --min-round-s), then --rounds rounds in which every
 // path runs the same batches (order rotated or shuffled per round). Per path: median, min/max and IQR of the
 // per-round tok/s; per ratio (node/plain, node/serve, node/ref): the ratio of medians with a 95% bootstrap interval
-// over rounds (paired by round), flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
+// over rounds (paired by round: the median of the per-round ratios), flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
 // Card memory per path: nvidia-smi's compute apps mapped to each path's process tree (n/a on the CPU).
 // Writes DIR/throughput.json and DIR/throughput.md (a section for docs/benchmarks.md), rewritten after each workload.
 //
 //   GPU: BENCH_GPU=1 node bench/throughput.mjs --workloads seed,c1024,c4096,extraction,single --out DIR
 //   CPU: nice node bench/throughput.mjs --workloads seed --n 16 --max-tokens 16 --rounds 3 --min-round-s 1 --out DIR
 // Flags (defaults): --model (GPU: $VLLM_NODE_GPU_MODELS/qwen3-4b, CPU: .models/tiny-qwen3) --paths plain,node,serve
-//   --workloads seed --rounds 10 --warmup (GPU 2, CPU 1) --min-round-s 5 --repeats (from the warm-up)
+//   --workloads seed --rounds 10 --warmup (GPU 2, CPU 1) --warmup-s (GPU 20, CPU 0) --min-round-s 5 --repeats (from the warm-up)
 //   --order rotate|random|fixed --seed 1 --bootstrap 10000 --gpu-mem 0.28 --max-model-len (GPU 4096, CPU 1024)
 //   --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
 //   --engine-arg key=value (repeatable, JSON values; given to all three engines) --serve-arg ARG (repeatable, vllm
@@ -33,7 +33,7 @@ import { Engine } from 'vllm-node';
 
 import { machine, ROOT } from './common.mjs';
 import { benchEngineArgs, nodeOptions as toNodeOptions, parseEngineArgFlags, PlainWorker, PYTHON as python, ServeProcess, serveArgs as toServeArgs } from './paths.mjs';
-import { diffOfMedians, MIN_ROUNDS, ratioOfMedians, repeatsFor, schedule, summarize, TOLERANCE } from './stats.mjs';
+import { diffOfMedians, medianOfRatios, MIN_ROUNDS, ratioOfMedians, repeatsFor, schedule, summarize, TOLERANCE } from './stats.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -42,6 +42,7 @@ const { values: o } = parseArgs({
     workloads: { type: 'string', default: 'seed' },
     rounds: { type: 'string', default: String(MIN_ROUNDS) },
     warmup: { type: 'string' },
+    'warmup-s': { type: 'string' },
     'min-round-s': { type: 'string', default: '5' },
     repeats: { type: 'string' },
     order: { type: 'string', default: 'rotate' },
@@ -72,6 +73,8 @@ const num = (v, name) => {
 const model = resolve(o.model ?? (GPU ? join(process.env.VLLM_NODE_GPU_MODELS ?? '/tmp/models', 'qwen3-4b') : join(ROOT, '.models', 'tiny-qwen3')));
 const rounds = num(o.rounds, 'rounds');
 const warmups = num(o.warmup ?? (GPU ? 2 : 1), 'warmup');
+// A fresh GPU host ran every path slowly for its first ~45 s of rounds (2026-12-04): warm up by time as well as count.
+const warmupSeconds = num(o['warmup-s'] ?? (GPU ? 20 : 0), 'warmup-s');
 const minRoundS = num(o['min-round-s'], 'min-round-s');
 const iterations = num(o.bootstrap, 'bootstrap');
 const seed = num(o.seed, 'seed');
@@ -332,7 +335,7 @@ const result = {
   engineArgs,
   nodeOnly: { swapSpace, note: 'vllm-node options beyond the engine arguments: swapSpace (0 = no native KV offload, as plain vLLM), fastStart and the memory cap as the package applies them' },
   sampling: SAMPLING,
-  settings: { rounds, warmups, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
+  settings: { rounds, warmups, warmupSeconds, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
   notes: {
     jsonSchema: 'plain: SamplingParams(structured_outputs=StructuredOutputsParams(json=schema)); serve: response_format json_schema; vllm-node: the jsonSchema option. vLLM\'s default for the first two allows free whitespace; vllm-node asks for compact JSON (disable_any_whitespace).',
     serve: 'vLLM\'s defaults otherwise (uvicorn access log on), the completions endpoint, text prompts; tokens counted from usage.completion_tokens. Its scheduler defaults are the API server\'s, which vLLM sets apart from LLM\'s (vllm/engine/arg_utils.py): on a 70-160 GB GPU max_num_batched_tokens 8192 against 16384, on the CPU max_num_seqs 128 against 256 and max_num_batched_tokens 2048 against 4096; --engine-arg pins them for all paths',
@@ -391,13 +394,17 @@ async function runWorkload(name) {
     }
   }
   // warm-up: every path runs the batch; the last warm-up of the fastest path sizes the rounds
+  // (at least --warmup batches each, then more, interleaved, until every path has spent --warmup-s)
   const warm = {};
-  for (let k = 0; k < warmups; k++) {
+  const spent = {};
+  const more = (k) => k < warmups || live().some((id) => (spent[id] ?? 0) < warmupSeconds);
+  for (let k = 0; more(k); k++) {
     for (const id of live()) {
       try {
         const [b] = await paths[id].run(w, 1);
         warm[id] = b.seconds;
-        log(`${name} warm-up ${k + 1}/${warmups} ${id}: ${b.seconds.toFixed(2)} s, ${b.outputTokens} tokens`);
+        spent[id] = (spent[id] ?? 0) + b.seconds;
+        log(`${name} warm-up ${k + 1} ${id}: ${b.seconds.toFixed(2)} s, ${b.outputTokens} tokens (${spent[id].toFixed(1)} s so far)`);
       } catch (err) {
         await fail(id, err);
       }
@@ -444,8 +451,12 @@ async function runWorkload(name) {
     const mb = byRound(b);
     const common = [...ma.keys()].filter((k) => mb.has(k));
     const paired = common.length === ma.size && common.length === mb.size;
-    const ci = ratioOfMedians(paired ? common.map((k) => ma.get(k)) : perRound(a), paired ? common.map((k) => mb.get(k)) : perRound(b), { iterations, seed, paired });
-    entry.ratios.push({ num: a, den: b, ratio: ci.ratio, lo: ci.lo, hi: ci.hi, halfWidth: ci.halfWidth, resolved: ci.resolved, reason: ci.reason, paired, rounds: Math.min(ma.size, mb.size) });
+    // Paired: the median of the per-round ratios (a drift common to a round cancels); unpaired: the ratio of medians.
+    const ci = paired
+      ? medianOfRatios(common.map((k) => ma.get(k)), common.map((k) => mb.get(k)), { iterations, seed })
+      : ratioOfMedians(perRound(a), perRound(b), { iterations, seed, paired: false });
+    const rom = ratioOfMedians(perRound(a), perRound(b), { iterations, seed, paired });
+    entry.ratios.push({ num: a, den: b, statistic: paired ? 'median of per-round ratios' : 'ratio of medians', ratio: ci.ratio, lo: ci.lo, hi: ci.hi, halfWidth: ci.halfWidth, resolved: ci.resolved, reason: ci.reason, paired, rounds: Math.min(ma.size, mb.size), ratioOfMedians: { ratio: rom.ratio, lo: rom.lo, hi: rom.hi } });
   }
   if (w.n === 1 && perRound('node').length && perRound('plain').length) {
     // single request: per-round median latency, ours minus plain (target: <= +5 ms)
@@ -468,7 +479,7 @@ function markdown() {
     `- machine: ${r.machine}; vLLM ${r.vllmVersion ?? '?'}${r.gitHead ? `; main ${r.gitHead}` : ''}`,
     `- command: \`${r.command}\``,
     `- engine arguments, the same for every path: \`${JSON.stringify(a)}\`${r.platform === 'gpu' ? ` — all engines resident on one card at once, so each gets ${a.gpu_memory_utilization} of it` : ''}; vllm-node: \`swapSpace: ${r.nodeOnly.swapSpace}\`, its own memory cap and fastStart; sampling ${JSON.stringify(r.sampling)}`,
-    `- ${r.settings.rounds} rounds per path after ${r.settings.warmups} warm-up batch(es), order ${r.settings.order} (seed ${r.settings.seed}), each round ≥ ${r.settings.minRoundSeconds} s of work sized on the fastest warm-up; 95% intervals: paired bootstrap over rounds (${r.settings.bootstrapIterations} resamples, seed ${r.settings.seed}) of the ratio of medians; a ratio wider than ±${r.settings.tolerance * 100}% or from fewer than ${r.settings.minRounds} rounds is **not resolved**. Timing: ${r.settings.timing}.`,
+    `- ${r.settings.rounds} rounds per path after ${r.settings.warmups} warm-up batch(es)${r.settings.warmupSeconds ? ` and at least ${r.settings.warmupSeconds} s of warm-up per path (interleaved)` : ''}, order ${r.settings.order} (seed ${r.settings.seed}), each round ≥ ${r.settings.minRoundSeconds} s of work sized on the fastest warm-up; 95% intervals: bootstrap over rounds (${r.settings.bootstrapIterations} resamples, seed ${r.settings.seed}) of the median of the per-round ratios (paths paired by round; the ratio of medians beside it); a ratio wider than ±${r.settings.tolerance * 100}% or from fewer than ${r.settings.minRounds} rounds is **not resolved**. Timing: ${r.settings.timing}.`,
   ];
   lines.push(`- \`vllm serve\`: ${r.notes.serve}`);
   for (const [id, p] of Object.entries(r.paths)) {
@@ -485,10 +496,11 @@ function markdown() {
         : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);
     }
   }
-  lines.push('', '| workload | ratio (tok/s, median / median) | estimate | 95% interval | ± | verdict |', '| --- | --- | --- | --- | --- | --- |');
+  lines.push('', '| workload | ratio (tok/s; paired: median of per-round ratios) | estimate | 95% interval | ± | verdict | ratio of medians [95%] |', '| --- | --- | --- | --- | --- | --- | --- |');
   for (const w of r.workloads) {
     for (const q of w.ratios) {
-      lines.push(`| ${w.name} | ${q.num} / ${q.den} | ${q.resolved ? `**${pct(q.ratio)}**` : pct(q.ratio)} | ${pct(q.lo)} – ${pct(q.hi)} | ±${(q.halfWidth * 100).toFixed(1)}% | ${q.resolved ? 'resolved' : `not resolved (${q.reason})`}${q.paired ? '' : ', unpaired'} |`);
+      const rom = q.ratioOfMedians ? `${pct(q.ratioOfMedians.ratio)} [${pct(q.ratioOfMedians.lo)} – ${pct(q.ratioOfMedians.hi)}]` : '';
+      lines.push(`| ${w.name} | ${q.num} / ${q.den} | ${q.resolved ? `**${pct(q.ratio)}**` : pct(q.ratio)} | ${pct(q.lo)} – ${pct(q.hi)} | ±${(q.halfWidth * 100).toFixed(1)}% | ${q.resolved ? 'resolved' : `not resolved (${q.reason})`}${q.paired ? '' : ', unpaired'} | ${rom} |`);
     }
   }
   lines.push('');

@@ -7,6 +7,7 @@ import {
   bootstrap,
   diffOfMedians,
   median,
+  medianOfRatios,
   quantile,
   ratioOfMedians,
   repeatsFor,
@@ -234,5 +235,33 @@ describe('round sizing', () => {
     expect(() => repeatsFor([0], 5)).toThrow(RangeError);
     expect(() => repeatsFor([], 5)).toThrow(RangeError);
     expect(() => repeatsFor(1, -1)).toThrow(RangeError);
+  });
+});
+
+describe('median of per-round ratios', () => {
+  it('cancels a round-to-round swing common to the paths, which a ratio of medians keeps', () => {
+    // Every round's speed swings ±15% for both paths alike (a host warming up, clocks); ours is 2% faster within a
+    // round, give or take 0.5%.
+    const swing = normals(21, 12, 1, 0.15);
+    const den = swing.map((f, i) => 1000 * f * (1 + 0.005 * normals(22, 12, 0, 1)[i]));
+    const num = swing.map((f, i) => 1020 * f * (1 + 0.005 * normals(23, 12, 0, 1)[i]));
+    const r = medianOfRatios(num, den, { seed: 3 });
+    expect(r.ratio).toBeGreaterThan(1.01);
+    expect(r.ratio).toBeLessThan(1.03);
+    expect(r.lo).toBeLessThanOrEqual(r.ratio);
+    expect(r.hi).toBeGreaterThanOrEqual(r.ratio);
+    expect(r.resolved).toBe(true);
+    expect(r.halfWidth).toBeLessThan(0.01);
+    const rom = ratioOfMedians(num, den, { seed: 3 });
+    expect(rom.halfWidth).toBeGreaterThan(r.halfWidth);
+  });
+
+  it('is the median of the ratios, reproducible for a seed, and needs paired rounds', () => {
+    const r = medianOfRatios([110, 90, 200, 50], [100, 100, 100, 100], { seed: 5, minRounds: 4 });
+    expect(r.ratio).toBeCloseTo(median([1.1, 0.9, 2, 0.5]), 12);
+    expect(medianOfRatios([110, 90, 200, 50], [100, 100, 100, 100], { seed: 5, minRounds: 4 })).toEqual(r);
+    expect(r.resolved).toBe(false);
+    expect(() => medianOfRatios([1, 2], [1])).toThrow(RangeError);
+    expect(medianOfRatios(Array(10).fill(105), Array(10).fill(100)).resolved).toBe(true);
   });
 });
