@@ -3,6 +3,7 @@
 # scripts/offline-kit/install.sh with the vllm033.env kit:
 #   setsid nohup bash scripts/gpu-host/window.sh STEPS > /tmp/vllm-node-out/window.log 2>&1 < /dev/null &
 # STEPS (comma-separated, in order; default all): check, throughput, extraction, seed, manager, budget, memory.
+#   install     scripts/offline-kit/install.sh with the kit's parts in VLLM_NODE_KIT_PARTS (/tmp/kit), then its env.sh
 #   check       environment facts, the addon, the random-weight models (scripts/gpu-host/run.sh check)
 #   throughput  bench/throughput-window.sh (issue 29): plain vLLM / vllm-node / vllm serve, interleaved rounds
 #   extraction  bench/extraction.mjs (issue 25, item 6): 256 postings, extractMany / LLM.chat + structured outputs /
@@ -31,7 +32,8 @@ out=/tmp/vllm-node-out
 mkdir -p "$out"
 export VLLM_NODE_GPU_MODELS=${VLLM_NODE_GPU_MODELS:-/tmp/models}
 # shellcheck disable=SC1091
-source "${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh"
+kit_env() { source "${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh"; }
+[[ -f ${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh ]] && kit_env
 log() { echo "$(date -u +%T) $*" >> "$out/steps.log"; }
 nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits -lms 250 > "$out/card.csv" 2>/dev/null &
 trap 'kill $! 2>/dev/null' EXIT
@@ -43,6 +45,7 @@ steps=${1:-check,throughput,extraction,seed,manager,budget,memory}
 for step in ${steps//,/ }; do
   log "start $step"
   case "$step" in
+    install) bash scripts/offline-kit/install.sh "${VLLM_NODE_KIT_PARTS:-/tmp/kit}" > "$out/install.log" 2>&1 && kit_env ;;
     check) bash scripts/gpu-host/run.sh check > "$out/check.log" 2>&1 ;;
     throughput) TP_WORKLOADS=${TP_WORKLOADS:-seed,c1024,single} bash bench/throughput-window.sh "$out/throughput" ;;
     extraction)
