@@ -9,8 +9,8 @@
 // stays resident for every workload of the run, so the card's memory is split: --gpu-mem (0.28 by default) each.
 // Per workload: warm-up, round size from the fastest warm-up (>= --min-round-s), then --rounds rounds in which every
 // path runs the same batches (order rotated or shuffled per round). Per path: median, min/max and IQR of the
-// per-round tok/s; per ratio (node/plain, node/serve, node/ref): the ratio of medians with a 95% bootstrap interval
-// over rounds (paired by round: the median of the per-round ratios), flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
+// per-round tok/s; per ratio (node/plain, node/serve, node/ref): the median of the per-round ratios (paths paired by
+// round; the ratio of medians where a path missed rounds) with a 95% bootstrap interval over rounds, flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
 // Card memory per path: nvidia-smi's compute apps mapped to each path's process tree (n/a on the CPU).
 // Writes DIR/throughput.json and DIR/throughput.md (a section for docs/benchmarks.md), rewritten after each workload.
 //
@@ -452,10 +452,8 @@ async function runWorkload(name) {
     const common = [...ma.keys()].filter((k) => mb.has(k));
     const paired = common.length === ma.size && common.length === mb.size;
     // Paired: the median of the per-round ratios (a drift common to a round cancels); unpaired: the ratio of medians.
-    const ci = paired
-      ? medianOfRatios(common.map((k) => ma.get(k)), common.map((k) => mb.get(k)), { iterations, seed })
-      : ratioOfMedians(perRound(a), perRound(b), { iterations, seed, paired: false });
     const rom = ratioOfMedians(perRound(a), perRound(b), { iterations, seed, paired });
+    const ci = paired ? medianOfRatios(common.map((k) => ma.get(k)), common.map((k) => mb.get(k)), { iterations, seed }) : rom;
     entry.ratios.push({ num: a, den: b, statistic: paired ? 'median of per-round ratios' : 'ratio of medians', ratio: ci.ratio, lo: ci.lo, hi: ci.hi, halfWidth: ci.halfWidth, resolved: ci.resolved, reason: ci.reason, paired, rounds: Math.min(ma.size, mb.size), ratioOfMedians: { ratio: rom.ratio, lo: rom.lo, hi: rom.hi } });
   }
   if (w.n === 1 && perRound('node').length && perRound('plain').length) {
