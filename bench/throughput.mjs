@@ -75,6 +75,7 @@ const rounds = num(o.rounds, 'rounds');
 const warmups = num(o.warmup ?? (GPU ? 2 : 1), 'warmup');
 // A fresh GPU host ran every path slowly for its first ~45 s of rounds (2026-12-04): warm up by time as well as count.
 const warmupSeconds = num(o['warmup-s'] ?? (GPU ? 20 : 0), 'warmup-s');
+const warmupSpent = {}; // seconds of work per path so far, across workloads
 const minRoundS = num(o['min-round-s'], 'min-round-s');
 const iterations = num(o.bootstrap, 'bootstrap');
 const seed = num(o.seed, 'seed');
@@ -394,9 +395,10 @@ async function runWorkload(name) {
     }
   }
   // warm-up: every path runs the batch; the last warm-up of the fastest path sizes the rounds
-  // (at least --warmup batches each, then more, interleaved, until every path has spent --warmup-s)
+  // (at least --warmup batches each, then more, interleaved, until every path has spent --warmup-s in this process:
+  // the seconds carry over from earlier workloads, since what warms up is the fresh process and card, not the shape)
   const warm = {};
-  const spent = {};
+  const spent = warmupSpent;
   const more = (k) => k < warmups || live().some((id) => (spent[id] ?? 0) < warmupSeconds);
   for (let k = 0; more(k); k++) {
     for (const id of live()) {
@@ -477,7 +479,7 @@ function markdown() {
     `- machine: ${r.machine}; vLLM ${r.vllmVersion ?? '?'}${r.gitHead ? `; main ${r.gitHead}` : ''}`,
     `- command: \`${r.command}\``,
     `- engine arguments, the same for every path: \`${JSON.stringify(a)}\`${r.platform === 'gpu' ? ` — all engines resident on one card at once, so each gets ${a.gpu_memory_utilization} of it` : ''}; vllm-node: \`swapSpace: ${r.nodeOnly.swapSpace}\`, its own memory cap and fastStart; sampling ${JSON.stringify(r.sampling)}`,
-    `- ${r.settings.rounds} rounds per path after ${r.settings.warmups} warm-up batch(es)${r.settings.warmupSeconds ? ` and at least ${r.settings.warmupSeconds} s of warm-up per path (interleaved)` : ''}, order ${r.settings.order} (seed ${r.settings.seed}), each round ≥ ${r.settings.minRoundSeconds} s of work sized on the fastest warm-up; 95% intervals: bootstrap over rounds (${r.settings.bootstrapIterations} resamples, seed ${r.settings.seed}) of the median of the per-round ratios (paths paired by round; the ratio of medians beside it); a ratio wider than ±${r.settings.tolerance * 100}% or from fewer than ${r.settings.minRounds} rounds is **not resolved**. Timing: ${r.settings.timing}.`,
+    `- ${r.settings.rounds} rounds per path after ${r.settings.warmups} warm-up batch(es)${r.settings.warmupSeconds ? ` and, in the first workload(s), until each path had run ${r.settings.warmupSeconds} s since its start (interleaved)` : ''}, order ${r.settings.order} (seed ${r.settings.seed}), each round ≥ ${r.settings.minRoundSeconds} s of work sized on the fastest warm-up; 95% intervals: bootstrap over rounds (${r.settings.bootstrapIterations} resamples, seed ${r.settings.seed}) of the median of the per-round ratios (paths paired by round; the ratio of medians beside it); a ratio wider than ±${r.settings.tolerance * 100}% or from fewer than ${r.settings.minRounds} rounds is **not resolved**. Timing: ${r.settings.timing}.`,
   ];
   lines.push(`- \`vllm serve\`: ${r.notes.serve}`);
   for (const [id, p] of Object.entries(r.paths)) {
