@@ -34,6 +34,13 @@ export VLLM_NODE_GPU_MODELS=${VLLM_NODE_GPU_MODELS:-/tmp/models}
 # shellcheck disable=SC1091
 kit_env() { source "${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh"; }
 [[ -f ${VLLM_NODE_KIT_DIR:-/tmp/vllm-node-kit}/env.sh ]] && kit_env
+# WINDOW_CACHE_DIR: every path of the window (plain vLLM, vllm serve, vllm-node, the tests) reads and writes its compile
+# and JIT caches there, in cacheDir's layout (python/vllm_node/preimport.py): one engine's FlashInfer JIT and compile
+# serve the others, and the folder is what a later fresh host restores (issue 26, item 1).
+if [[ -n ${WINDOW_CACHE_DIR:-} ]]; then
+  eval "$(PYTHONPATH=python python3 -c 'import sys, shlex; from vllm_node.preimport import cache_env
+for k, v in cache_env(sys.argv[1]).items(): print(f"export {k}={shlex.quote(v)}; mkdir -p {shlex.quote(v)}")' "$WINDOW_CACHE_DIR")"
+fi
 log() { echo "$(date -u +%T) $*" >> "$out/steps.log"; }
 nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits -lms 250 > "$out/card.csv" 2>/dev/null &
 trap 'kill $! 2>/dev/null' EXIT
