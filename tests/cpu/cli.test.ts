@@ -9,6 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { requireModel, ROOT } from '../helpers/models.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+// The engine settings of the CPU suite (tests/helpers/models.ts) for the CLI's engines, through the environment as a
+// user sets them: `--cpu` alone leaves torch.compile on, a minute of compiling per start on a 2-core machine.
+const EAGER = { VLLM_ENFORCE_EAGER: 'true', VLLM_MAX_MODEL_LEN: '1024' };
 const doctorJson = (args: string[]) => {
   const r = spawnSync(process.execPath, [CLI, 'doctor', '--json', ...args], { encoding: 'utf8' });
   return { code: r.status, findings: JSON.parse(r.stdout) as { ok: boolean; check: string; detail: string; fix?: string }[] };
@@ -43,6 +46,7 @@ describe('vllm-node generate', () => {
     // Asynchronous: a synchronous child would block this worker's event loop (and vitest's RPC) for a minute.
     const child = spawn(process.execPath, [CLI, 'generate', '--cpu', '--model', requireModel(), '--max-tokens', '4'], {
       stdio: ['pipe', 'pipe', 'ignore'],
+      env: { ...process.env, ...EAGER },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -64,6 +68,7 @@ describe('vllm-node extract', () => {
     // Three tokens cannot hold a complete {"title": "..."} object: each item is cut off at maxTokens.
     const child = spawn(process.execPath, [CLI, 'extract', '--cpu', '--model', requireModel(), '--schema', schemaFile, '--max-tokens', '3'], {
       stdio: ['pipe', 'pipe', 'ignore'],
+      env: { ...process.env, ...EAGER },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -92,7 +97,7 @@ describe('vllm-node warmup', () => {
   it("--models warms the config's catalog as ModelManager starts it, prints the record, and doctor --model reads it back", async () => {
     // A cache folder of its own: the record lands next to vLLM's caches (VLLM_CACHE_ROOT).
     const cache = mkdtempSync(join(tmpdir(), 'vllm-node-cli-warm-'));
-    const env = { ...process.env, VLLM_CACHE_ROOT: cache };
+    const env = { ...process.env, ...EAGER, VLLM_CACHE_ROOT: cache };
     const before = spawnSync(process.execPath, [CLI, 'doctor', '--json', '--model', requireModel()], { encoding: 'utf8', env });
     const cold = (JSON.parse(before.stdout) as { ok: boolean; check: string; fix?: string }[]).find((f) => f.check === 'caches')!;
     expect(cold.ok).toBe(false);

@@ -97,28 +97,6 @@ describe('engine lifecycle on the CPU', () => {
     expect(left).toEqual([]);
   });
 
-  it('fastStart: the EngineCore is forked from a fork server that ends with the last engine; fastStart false spawns it', async () => {
-    const a = await create();
-    expect(a.info.notes.find((n) => n.option === 'fastStart')).toMatchObject({ applied: true, value: 'fork server' });
-    const procs = await vllmProcesses();
-    const server = procs.find((p) => p.args.includes('multiprocessing.forkserver'));
-    expect(server).toBeDefined();
-    // The EngineCore is the fork server's child, not this process's.
-    const core = (await descendants(server!.pid)).length;
-    expect(core).toBeGreaterThan(0);
-    expect(await a.generate('Hello', { maxTokens: 2 })).toBeTypeOf('string');
-    await a.close();
-    expect(await leftovers()).toEqual([]);
-
-    const b = await Engine.create({ ...cpuOptions(), fastStart: false }, noConfig);
-    engines.push(b);
-    expect(b.info.notes.find((n) => n.option === 'fastStart')).toMatchObject({ applied: false, value: false });
-    expect((await vllmProcesses()).some((p) => p.args.includes('multiprocessing.forkserver'))).toBe(false);
-    expect(await b.generate('Hello', { maxTokens: 2 })).toBeTypeOf('string');
-    await b.close();
-    expect(await leftovers()).toEqual([]);
-  });
-
   it('aborting create() while vLLM loads: rejects with ENGINE_CLOSED once vLLM is shut down, no process is left', async () => {
     const controller = new AbortController();
     const seen = new Set<number>();
@@ -137,9 +115,18 @@ describe('engine lifecycle on the CPU', () => {
     expect(await leftovers()).toEqual([]);
   });
 
-  it('after all that, a fresh engine starts and works; close() rejects its requests in flight with ENGINE_CLOSED', async () => {
+  // One engine for both: the start after an aborted one, and the fork server's (a start costs tens of seconds here).
+  it('after all that, a fresh engine starts, its EngineCore forked from a fork server; close() rejects its requests in flight with ENGINE_CLOSED, the fork server ends with it; fastStart false spawns the EngineCore', async () => {
     const e = await create();
+    expect(e.info.notes.find((n) => n.option === 'fastStart')).toMatchObject({ applied: true, value: 'fork server' });
+    const procs = await vllmProcesses();
+    const server = procs.find((p) => p.args.includes('multiprocessing.forkserver'));
+    expect(server).toBeDefined();
+    // The EngineCore is the fork server's child, not this process's.
+    const core = (await descendants(server!.pid)).length;
+    expect(core).toBeGreaterThan(0);
     expect(await e.health()).toBe(true);
+    expect(await e.generate('Hello', { maxTokens: 2 })).toBeTypeOf('string');
     const inflight = Array.from({ length: 4 }, () => e.generate('long', { maxTokens: 500, ignoreEos: true }));
     const closing = e.close();
     for (const p of inflight) expect((await rejection(p)).code).toBe('ENGINE_CLOSED');
@@ -147,6 +134,14 @@ describe('engine lifecycle on the CPU', () => {
     await e.close();
     expect((await rejection(e.generate('after close'))).code).toBe('ENGINE_CLOSED');
     expect(await e.health()).toBe(false);
+    expect(await leftovers()).toEqual([]);
+
+    const b = await Engine.create({ ...cpuOptions(), fastStart: false }, noConfig);
+    engines.push(b);
+    expect(b.info.notes.find((n) => n.option === 'fastStart')).toMatchObject({ applied: false, value: false });
+    expect((await vllmProcesses()).some((p) => p.args.includes('multiprocessing.forkserver'))).toBe(false);
+    expect(await b.generate('Hello', { maxTokens: 2 })).toBeTypeOf('string');
+    await b.close();
     expect(await leftovers()).toEqual([]);
   });
 

@@ -32,6 +32,9 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<stri
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
+    // A command that exits without reading its input closes the pipe first (EPIPE, seen on a loaded machine): its
+    // exit code and output say how it went.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
