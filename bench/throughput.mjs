@@ -65,6 +65,14 @@ const { values: o } = parseArgs({
   },
 });
 const GPU = Boolean(process.env.BENCH_GPU) || o.gpu;
+// The scheduler's batch limits a path ran with: plain vLLM reports vLLM's resolved values; vllm-node the ones it asked
+// vLLM for (under a cap it sizes them for a card of the cap's size, as vLLM does on such a card: a setting that
+// differs from plain vLLM's changes what a ratio compares, so every path's line names its own).
+const batchOf = (p) => {
+  const seqs = p.config?.maxNumSeqs ?? p.config?.requested?.max_num_seqs;
+  const tokens = p.config?.maxNumBatchedTokens ?? p.config?.requested?.max_num_batched_tokens;
+  return seqs ? `, max_num_seqs ${seqs}, max_num_batched_tokens ${tokens ?? "vLLM's default"}` : '';
+};
 const num = (v, name) => {
   const x = Number(v);
   if (v === undefined || !Number.isFinite(x)) throw new Error(`--${name}: not a number: ${v}`);
@@ -483,7 +491,7 @@ function markdown() {
   ];
   lines.push(`- \`vllm serve\`: ${r.notes.serve}`);
   for (const [id, p] of Object.entries(r.paths)) {
-    lines.push(`- ${p.label}: ${p.error ? `**failed**: ${p.error.split('\n')[0].slice(0, 300)}` : `start ${p.startSeconds.toFixed(1)} s${p.kvCacheTokens ? `, KV cache ${fmt(p.kvCacheTokens)} tokens` : ''}${p.config?.maxNumSeqs ? `, max_num_seqs ${p.config.maxNumSeqs}, max_num_batched_tokens ${p.config.maxNumBatchedTokens}` : ''}`}`);
+    lines.push(`- ${p.label}: ${p.error ? `**failed**: ${p.error.split('\n')[0].slice(0, 300)}` : `start ${p.startSeconds.toFixed(1)} s${p.kvCacheTokens ? `, KV cache ${fmt(p.kvCacheTokens)} tokens` : ''}${batchOf(p)}`}`);
   }
   lines.push('', '| workload | path | tok/s median | min – max | IQR | s per batch (median) | rounds × batches | card MiB (max) |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const w of r.workloads) {
