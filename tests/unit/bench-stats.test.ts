@@ -243,8 +243,9 @@ describe('median of per-round ratios', () => {
     // Every round's speed swings ±15% for both paths alike (a host warming up, clocks); ours is 2% faster within a
     // round, give or take 0.5%.
     const swing = normals(21, 12, 1, 0.15);
-    const den = swing.map((f, i) => 1000 * f * (1 + 0.005 * (normals(22, 12, 0, 1)[i] ?? 0)));
-    const num = swing.map((f, i) => 1020 * f * (1 + 0.005 * (normals(23, 12, 0, 1)[i] ?? 0)));
+    const [noiseDen, noiseNum] = [normals(22, 12, 0, 1), normals(23, 12, 0, 1)];
+    const den = swing.map((f, i) => 1000 * f * (1 + 0.005 * (noiseDen[i] ?? 0)));
+    const num = swing.map((f, i) => 1020 * f * (1 + 0.005 * (noiseNum[i] ?? 0)));
     const r = medianOfRatios(num, den, { seed: 3 });
     expect(r.ratio).toBeGreaterThan(1.01);
     expect(r.ratio).toBeLessThan(1.03);
