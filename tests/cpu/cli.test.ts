@@ -6,12 +6,13 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { requireModel, ROOT } from '../helpers/models.js';
+import { cpuOptions, requireModel, ROOT } from '../helpers/models.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 // The engine settings of the CPU suite (tests/helpers/models.ts) for the CLI's engines, through the environment as a
 // user sets them: `--cpu` alone leaves torch.compile on, a minute of compiling per start on a 2-core machine.
-const EAGER = { VLLM_ENFORCE_EAGER: 'true', VLLM_MAX_MODEL_LEN: '1024' };
+const { enforceEager, maxModelLen } = cpuOptions();
+const EAGER = { VLLM_ENFORCE_EAGER: String(enforceEager), VLLM_MAX_MODEL_LEN: String(maxModelLen) };
 const doctorJson = (args: string[]) => {
   const r = spawnSync(process.execPath, [CLI, 'doctor', '--json', ...args], { encoding: 'utf8' });
   return { code: r.status, findings: JSON.parse(r.stdout) as { ok: boolean; check: string; detail: string; fix?: string }[] };
