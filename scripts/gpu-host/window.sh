@@ -21,6 +21,10 @@
 #               run it twice with the same folder for the warm start) and doctor's check says warm
 #   faults      tests/gpu/faults.test.ts: EngineCore / GPU worker killed mid-batch, a second engine that cannot fit, a
 #               dead sleeper of a ModelManager (4B shape, load_format dummy)
+#   cachewarm   issue 26 item 1, a cache folder that travels: `vllm-node generate` (greedy, 32 tokens, 4 prompts) on the
+#               4B shape with VLLM_NODE_CACHE_DIR set to an empty folder (a cold start), the folder packed with tar and
+#               removed, ~/.cache moved aside, the folder unpacked where it was, the same command again (a fresh host
+#               that restored the folder); both starts' timings and outputs in cachewarm-*.log/.jsonl, cmp of outputs
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
 #               SOAK_ARGS adds flags (e.g. --eager)
@@ -65,6 +69,19 @@ for step in ${steps//,/ }; do
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
     deterministic) gpu_test tests/gpu/deterministic.test.ts deterministic ;;
     faults) gpu_test tests/gpu/faults.test.ts faults ;;
+    cachewarm)
+      cw=/tmp/vllm-node-cachewarm; rm -rf "$cw"; mkdir -p "$cw"
+      for i in 1 2 3 4; do echo "{\"prompt\": \"Posting $i: Senior data engineer, Berlin. Extract the title:\"}"; done > "$cw/prompts.jsonl"
+      cw_run() { local t0; t0=$(date +%s.%N)
+        VLLM_NODE_CACHE_DIR=$cw/cache node dist/cli/main.js generate --model "$VLLM_NODE_GPU_MODELS/qwen3-4b" --temperature 0 --max-tokens 32 -i "$cw/prompts.jsonl" > "$out/cachewarm-$1.jsonl" 2> "$out/cachewarm-$1.log"
+        echo "$1 rc=$? wall_s=$(awk "BEGIN{print $(date +%s.%N) - $t0}")" >> "$out/cachewarm.log"; }
+      [[ -d ~/.cache ]] && mv ~/.cache ~/.cache.window
+      cw_run cold
+      tar -C "$cw" -czf "$cw/cache.tgz" cache && echo "folder $(du -sm "$cw/cache" | cut -f1) MiB, tgz $(du -sm "$cw/cache.tgz" | cut -f1) MiB" >> "$out/cachewarm.log"
+      rm -rf "$cw/cache" ~/.cache && tar -C "$cw" -xzf "$cw/cache.tgz"
+      cw_run restored
+      cmp "$out/cachewarm-cold.jsonl" "$out/cachewarm-restored.jsonl" >> "$out/cachewarm.log" 2>&1 && echo "outputs identical" >> "$out/cachewarm.log"
+      rm -rf ~/.cache; [[ -d ~/.cache.window ]] && mv ~/.cache.window ~/.cache ;;
     soak)
       [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/soak-models.log" 2>&1
       # shellcheck disable=SC2086
