@@ -31,7 +31,7 @@ const WORKERS = cpuOnly ? 2 : 1;
 // The longest CPU files first (as measured on a 2-core machine), so that the two files at a time end together
 // instead of one long file running alone at the end. vitest orders by the durations it cached from the last
 // run, which a fresh clone (CI) does not have; files not named here follow in vitest's order.
-const LONGEST = ['leak', 'model-manager', 'reliability', 'lifecycle', 'exit', 'cli', 'pack', 'native-build', 'speculative', 'thinking', 'remote', 'caches', 'memory', 'newcomer'];
+const LONGEST = ['model-manager', 'exit', 'pack', 'cli', 'lifecycle', 'reliability', 'native-build', 'speculative', 'leak', 'thinking', 'remote', 'caches', 'memory', 'newcomer'];
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (f: TestSpecification) => {
