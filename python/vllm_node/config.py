@@ -70,9 +70,7 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
         )
     cap_plan, cap_notes = memory.plan(options, kwargs, cuda=current_platform.is_cuda())
     own_extension = "worker_extension_cls" in (options.get("extra_engine_args") or {})
-    worker_hooks = not own_extension and kwargs.get("worker_extension_cls") == WORKER_EXTENSION
-    cap_plan.fork, start_notes = fast_start.plan(options, kwargs, cap_plan.env, cuda=current_platform.is_cuda(),
-                                                 worker_hooks=worker_hooks)
+    cap_plan.fork, start_notes = fast_start.plan(options)
     cap_notes += start_notes
     speculative.plan(options, kwargs, own_extension)
     if own_extension:

@@ -49,9 +49,6 @@ LEDGER: tuple[Item, ...] = (
          "fastStart: the EngineCore forked from vllm-node's fork server instead of spawned (VLLM_WORKER_MULTIPROC_METHOD "
          "accepts only spawn and fork)",
          "no forkserver start method upstream (vllm envs.py VLLM_WORKER_MULTIPROC_METHOD)"),
-    Item("router_warmup", ("kernel_warmup._warmup_ll_bf16_router_gemm",),
-         "fastStart: no ll_bf16 MoE-router GEMM warm-up for a dense model on SM 9.0+ (~14 s of a start on an H100)",
-         "vllm-project/vllm#49659 (dense models skipped upstream)", fixed_in="0.28.0"),
     Item("sleep_backups", ("CuMemAllocator.pointer_to_data", "AllocationData.handle", "AllocationData.tag"),
          "prepareSleep: the sizes of the allocations vLLM's first sleep backs up, pinned ahead in torch's host cache",
          "vllm-project/vllm#58066 (prepare sleep buffers, open); 0.34 backs up into mmap+cudaHostRegister instead",
@@ -161,24 +158,6 @@ def fork_engine_core() -> str | None:
     get_mp_context.vllm_node_fork = True  # type: ignore[attr-defined]
     engine_utils.get_mp_context = get_mp_context
     return None
-
-
-# -- router_warmup (runs in GPU workers) ----------------------------------------------------------------------------
-def router_warmup_applies() -> bool:
-    return _item("router_warmup").applies()
-
-
-def skip_router_gemm_warmup() -> bool:
-    """Makes the ll_bf16 router warm-up a no-op in a GPU worker (vLLM 0.26 runs it for every model). Returns False
-    when the function is not there (then the warm-up runs)."""
-    try:
-        from vllm.model_executor.warmup import kernel_warmup
-    except ImportError:
-        return False
-    if not callable(getattr(kernel_warmup, "_warmup_ll_bf16_router_gemm", None)):
-        return False
-    kernel_warmup._warmup_ll_bf16_router_gemm = lambda *_a, **_k: None  # noqa: SLF001
-    return True
 
 
 # -- sleep_backups (runs in GPU workers) ----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import Any
 WORKER_EXTENSION = "vllm_node.worker.WorkerExtension"
 # Set by an engine's plan for its GPU workers (worker.py reads them there).
 LOAD_LIMIT_ENV = "VLLM_NODE_LOAD_LIMIT_BYTES"  # the torch allocator's bound while the model loads, in bytes
-SKIP_ROUTER_WARMUP_ENV = "VLLM_NODE_SKIP_ROUTER_WARMUP"  # "1": no MoE-router warm-up (a dense model, vLLM < 0.28)
 
 
 class UnsupportedSetting(ValueError):

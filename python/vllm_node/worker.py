@@ -5,7 +5,6 @@ processes (kept out of `additional_config`, which is part of vLLM's compile-cach
 
 - The memory cap while the model loads (LOAD_LIMIT_ENV): set in `init_worker_extension` (vLLM 0.33+, before
   `load_model`), or at import on older releases (internals.bound_load).
-- No MoE-router warm-up for a dense model (SKIP_ROUTER_WARMUP_ENV, vLLM < 0.28; internals.router_warmup).
 - The methods `collective_rpc` calls by name: hold the cap after start, report memory, prepare the first sleep.
 """
 from __future__ import annotations
@@ -15,12 +14,10 @@ import threading
 from typing import Any
 
 from . import internals, versions
-from .settings import LOAD_LIMIT_ENV, SKIP_ROUTER_WARMUP_ENV
+from .settings import LOAD_LIMIT_ENV
 # vLLM calls WorkerExtension.init_worker_extension after init_device and before load_model from this release on.
 INIT_HOOK_SINCE = "0.33.0"
 
-if os.environ.get(SKIP_ROUTER_WARMUP_ENV):
-    internals.skip_router_gemm_warmup()
 if os.environ.get(LOAD_LIMIT_ENV) and not versions.at_least(INIT_HOOK_SINCE):
     from vllm.v1.worker.gpu_worker import Worker as _Worker
 
