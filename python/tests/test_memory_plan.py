@@ -10,7 +10,10 @@ H200 = 143771 * memory.MiB
 
 @pytest.fixture
 def card(monkeypatch):
-    state = {"total": H200, "used": 0}
+    # vLLM's release as the plan sees it (the reserve depends on it): 0.26 unless a test says otherwise.
+    state = {"total": H200, "used": 0, "release": "0.26.0"}
+    key = memory.versions._key  # noqa: SLF001
+    monkeypatch.setattr(memory.versions, "at_least", lambda v: key(v) <= key(state["release"]))
     monkeypatch.setattr(memory, "cards", lambda n: [{"index": 0, "total": state["total"], "used": state["used"]}] * n)
     monkeypatch.setattr(memory, "estimate", lambda kwargs: memory.Estimate(int(4.4 * GiB), 73728, 4096))
     monkeypatch.setattr(memory, "_quantized_online", lambda kwargs: False)
@@ -26,13 +29,22 @@ def test_fraction_leaves_the_reserve_for_what_vllm_does_not_count(card):
     kwargs = kw()
     p, notes = memory.plan({}, kwargs, cuda=True)
     assert p.cap_bytes == int(0.9 * H200)
-    # A large card batches 16K tokens: 0.5 GiB fixed + 3.5 GiB for the batch.
+    # vLLM 0.26 on a large card batches 16K tokens: 0.5 GiB fixed + 3.5 GiB for the batch.
     assert p.reserve_bytes == 4 * GiB
     assert kwargs["gpu_memory_utilization"] == round((p.cap_bytes - 4 * GiB) / H200, 4)
     assert kwargs["worker_extension_cls"] == WORKER_EXTENSION
     assert p.env[LOAD_LIMIT_ENV] == str(p.cap_bytes - memory.LOAD_OUTSIDE_RESERVE)
     assert "max_num_seqs" not in kwargs
     assert any(n["option"] == "gpuMemoryUtilization" and n["applied"] for n in notes)
+
+
+def test_from_vllm_033_one_smaller_reserve_for_any_batch(card):
+    card["release"] = memory.RESERVE_SINCE[0]
+    for gib in (None, 14.4):  # 16K-token chunks on the whole card, 8K under a small card's cap
+        kwargs = kw()
+        p, _ = memory.plan({} if gib is None else {"gpu_memory_gib": gib}, kwargs, cuda=True)
+        assert p.reserve_bytes == int(2.25 * GiB)
+        assert kwargs["gpu_memory_utilization"] == round((p.cap_bytes - p.reserve_bytes) / H200, 4)
 
 
 def test_a_small_cap_on_a_large_card_batches_as_a_small_card(card):

@@ -46,6 +46,11 @@ LOAD_OUTSIDE_RESERVE = 1 * GiB
 # vLLM's budget at the peak of a 256-request load.
 FIXED_RESERVE = int(0.5 * GiB)
 BATCH_RESERVE_AT_16K = int(3.5 * GiB)
+# vLLM 0.33's profiler counts most of that: under 256-request loads it went 0.8 GiB over its budget on an H200 with
+# 16,384-token chunks and 1.5 GiB on an H100 with 8,192 (docs/benchmarks.md, 2026-12-06), against the 3.9 GiB of 0.26.
+# One reserve for any batch from that release on; 0.26's 4 GiB at 16K left 3.1 GiB of the cap unused, and a KV cache
+# 12% smaller than plain vLLM's cost 18% of the extraction workload's throughput.
+RESERVE_SINCE = ("0.33.0", int(2.25 * GiB))
 # vLLM picks its batch defaults from the card's size (EngineArgs.get_batch_defaults): under a cap, size them for a
 # card of the cap's size, as vLLM would on that card.
 SMALL_CARD_BATCH = {"max_num_batched_tokens": 8192, "max_num_seqs": 256}
@@ -235,7 +240,8 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
                       "reason": f"the cap ({cap / GiB:.1f} GiB) is a small card's memory: the batch is sized as vLLM sizes it on "
                                 "a card under 70 GiB (max_num_batched_tokens 8192, max_num_seqs 256; engineArgs can set them)"})
     batch_tokens = int(kwargs.get("max_num_batched_tokens") or (16384 if total >= LARGE_CARD_BYTES else 8192))
-    default_reserve = FIXED_RESERVE + BATCH_RESERVE_AT_16K * min(batch_tokens, 16384) // 16384
+    default_reserve = (RESERVE_SINCE[1] if versions.at_least(RESERVE_SINCE[0])
+                       else FIXED_RESERVE + BATCH_RESERVE_AT_16K * min(batch_tokens, 16384) // 16384)
     p.reserve_bytes = int(float(os.environ.get("VLLM_NODE_MEMORY_RESERVE_GIB", default_reserve / GiB)) * GiB)
     if p.estimate is not None:
         weights = max(0, p.estimate.weight_bytes - int(offload_gib * GiB))
