@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a command with no network: inside a new network namespace where only loopback is up (the CPU suite
-# starts `vllm serve` on 127.0.0.1). Sets VLLM_NODE_OFFLINE=1 there, which tests/cpu/offline.test.ts checks.
+# starts `vllm serve` on 127.0.0.1). Sets VLLM_NODE_OFFLINE=1 there, which tests/cpu/offline.suite.ts checks.
 # As root it uses `unshare -n`; otherwise `unshare -rn` (a user namespace). Where neither works it says so
 # loudly on stderr and runs the command with the network, as before.
 #
@@ -27,7 +27,7 @@ warn() {
   {
     echo "################################################################################"
     echo "# scripts/offline.sh: NOT OFFLINE: $1"
-    echo "# Running with the network; tests/cpu/offline.test.ts is skipped."
+    echo "# Running with the network; tests/cpu/offline.suite.ts is skipped."
     echo "################################################################################"
   } >&2
 }

@@ -31,32 +31,12 @@ rm -rf "$npm_warm"
 step "pytest python/tests (vLLM $(version .venv/bin/python))"
 offline .venv/bin/python -m pytest -q python/tests
 step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python))"
-if [[ $# -gt 0 ]]; then
-  offline npx vitest run --project unit --project cpu --project cpu-shared "$@"
-  exit 0
-fi
-# The shared-engine files (one process, one engine: vitest runs such a project only after all other files) in a vitest
-# run of their own beside the other files' run, so that their minutes overlap the other files instead of running alone
-# at the end with one core idle. Their engine is bound to the last core (tests/helpers/cpu-cores.ts binds the other
-# run's two file slots to one core each). Their report follows the other run's.
-#   suites "PROJECT FLAGS" "SHARED FILES" "OTHER FILES"   (empty file lists: all of them)
-suites() {
-  local log pid main_rc=0 shared_rc=0
-  log="$(mktemp)"
-  # shellcheck disable=SC2086
-  VLLM_CPU_OMP_THREADS_BIND="$(( $(nproc) - 1 ))" offline npx vitest run --project cpu-shared $2 >"$log" 2>&1 &
-  pid=$!
-  # shellcheck disable=SC2086
-  offline npx vitest run $1 $3 || main_rc=$?
-  wait "$pid" || shared_rc=$?
-  step "vitest: the shared-engine files (run beside the others)"
-  cat "$log"
-  rm -f "$log"
-  (( main_rc == 0 && shared_rc == 0 )) || { echo "vitest failed: rc=$main_rc, shared-engine files rc=$shared_rc" >&2; exit 1; }
-}
-suites "--project unit --project cpu" "" ""
+offline npx vitest run --project unit --project cpu "$@"
+[[ $# -eq 0 ]] || exit 0
 
 step "pytest python/tests (vLLM $(version "$OLDEST/bin/python"))"
 offline "$OLDEST/bin/python" -m pytest -q python/tests
 step "vitest: engine and lifecycle files (vLLM $(version "$OLDEST/bin/python"))"
-VLLM_NODE_PYTHON="$OLDEST/bin/python" suites "--project cpu" tests/cpu/engine.test.ts tests/cpu/lifecycle.test.ts
+# The engine suite (one of the shared-engine file's suites) and the lifecycle file, side by side.
+VLLM_NODE_SHARED_SUITES=engine VLLM_NODE_PYTHON="$OLDEST/bin/python" offline npx vitest run --project cpu \
+  tests/cpu/shared-engine.test.ts tests/cpu/lifecycle.test.ts
