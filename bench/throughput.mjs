@@ -19,7 +19,7 @@
 // Flags (defaults): --model (GPU: $VLLM_NODE_GPU_MODELS/qwen3-4b, CPU: .models/tiny-qwen3) --paths plain,node,serve
 //   --workloads seed --rounds 10 --warmup (GPU 2, CPU 1) --warmup-s (GPU 20, CPU 0) --min-round-s 5 --repeats (from the warm-up)
 //   --order rotate|random|fixed --seed 1 --bootstrap 10000 --gpu-mem 0.28 --max-model-len (GPU 4096, CPU 1024)
-//   --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
+//   --sampling seed|greedy --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
 //   --engine-arg key=value (repeatable, JSON values; given to all three engines) --serve-arg ARG (repeatable, vllm
 //   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1) --dry-run (print what each path would be given, start nothing)
 import { execFileSync } from 'node:child_process';
@@ -53,6 +53,7 @@ const { values: o } = parseArgs({
     eager: { type: 'boolean', default: false },
     'swap-space': { type: 'string', default: '0' },
     'kv-bytes': { type: 'string' },
+    sampling: { type: 'string', default: 'seed' },
     n: { type: 'string' },
     'max-tokens': { type: 'string' },
     'prompt-tokens': { type: 'string' },
@@ -110,8 +111,12 @@ const nodeOptions = () => toNodeOptions(engineArgs, swapSpace);
 const serveArgs = (port) => toServeArgs(engineArgs, port, o['serve-arg']);
 
 // --- workloads ---------------------------------------------------------------------------------------------------
-// The seed's sampling for every path; ignore_eos fixes the output length where the workload allows it.
-const SAMPLING = { temperature: 0.1, top_p: 0.9, frequency_penalty: 0.1 };
+// The seed's sampling for every path; ignore_eos fixes the output length where the workload allows it. --sampling
+// greedy: temperature 0, no top-p, no penalty, to tell the sampler's share of the round-to-round spread (with random
+// weights top-p 0.9 keeps most of the vocabulary, and vLLM's top-p kernels then do the most work).
+const SAMPLINGS = { seed: { temperature: 0.1, top_p: 0.9, frequency_penalty: 0.1 }, greedy: { temperature: 0, top_p: 1, frequency_penalty: 0 } };
+const SAMPLING = SAMPLINGS[o.sampling];
+if (!SAMPLING) throw new Error(`--sampling: seed or greedy, not ${o.sampling}`);
 const SCHEMA = {
   type: 'object',
   properties: {
