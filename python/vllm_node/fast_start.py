@@ -24,7 +24,7 @@ def plan(options: dict[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
     """Decides the fast-start settings of one engine. Returns (fork the EngineCore from the fork server, notes)."""
     if options.get("fast_start") is False:
         return False, [{"option": "fastStart", "applied": False, "value": False,
-                        "reason": "vLLM's own start: the EngineCore is spawned and every warm-up runs"}]
+                        "reason": "vLLM's own start: the EngineCore is spawned"}]
     notes: list[dict[str, Any]] = []
     why_not = internals.fork_engine_core()
     notes.append({"option": "fastStart", "applied": why_not is None, "value": "fork server",
