@@ -27,7 +27,7 @@
 #               that restored the folder); both starts' timings and outputs in cachewarm-*.log/.jsonl, cmp of outputs
 #   gap         issue 23/29, the GPU extraction gap split in three bench/throughput.mjs runs on the extraction workload,
 #               every path with the same KV cache (GAP_KV_BYTES, default 25 GiB) and GAP_ARGS (the batch limits and grammar
-#               setting of earlier windows by default): gap-equal-kv (plain, node, ref: engine or Node bridge),
+#               setting of earlier windows by default): gap-equal-kv (plain, node; GAP_REF=1 adds ref: engine or Node bridge),
 #               gap-no-stats (+ disable_log_stats=true: vLLM's per-request stats and Prometheus recording off, as in
 #               plain LLM), gap-spawned (+ --fast-start off: the EngineCore spawned, not forked); GAP_RUNS picks them
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
@@ -96,7 +96,7 @@ for step in ${steps//,/ }; do
       runs=${GAP_RUNS:-equal-kv,no-stats,spawned}
       for run in ${runs//,/ }; do
         case "$run" in
-          equal-kv) extra=(--paths plain,node,ref) ;;
+          equal-kv) extra=(--paths "plain,node${GAP_REF:+,ref}") ;;
           no-stats) extra=(--paths plain,node --engine-arg disable_log_stats=true) ;;
           spawned) extra=(--paths plain,node --fast-start off) ;;
           *) echo "unknown gap run $run" >> "$out/gap.log"; continue ;;
