@@ -5,6 +5,8 @@
 //   (b) node    our Node engine (`Engine.create`, concurrent `generateDetailed()`)
 //   (c) serve   `vllm serve` (its own process) driven by Node's `openai` client, same concurrency
 //   (d) ref     optional diagnostic: `reference_generate` (LLM.generate on our engine, in our process)
+//   (e) alt     optional diagnostic: a second vllm-node engine in the same process, with --alt-engine-arg overrides and
+//               --alt-fast-start (a setting's cost measured in the same rounds as (b), without another plain start)
 // Each engine starts once (one after the other: vLLM's memory profiling must not see another engine starting) and
 // stays resident for every workload of the run, so the card's memory is split: --gpu-mem (0.28 by default) each.
 // Per workload: warm-up, round size from the fastest warm-up (>= --min-round-s), then --rounds rounds in which every
@@ -20,7 +22,8 @@
 //   --workloads seed --rounds 10 --warmup (GPU 2, CPU 1) --warmup-s (GPU 20, CPU 0) --min-round-s 5 --repeats (from the warm-up)
 //   --order rotate|random|fixed --seed 1 --bootstrap 10000 --gpu-mem 0.28 --max-model-len (GPU 4096, CPU 1024)
 //   --sampling seed|greedy --fast-start on|off (vllm-node) --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
-//   --engine-arg key=value (repeatable, JSON values; given to all three engines) --serve-arg ARG (repeatable, vllm
+//   --engine-arg key=value (repeatable, JSON values; given to all three engines) --alt-engine-arg key=value (repeatable,
+//   (e) only, over --engine-arg) --alt-fast-start on|off (default: --fast-start) --serve-arg ARG (repeatable, vllm
 //   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1) --dry-run (print what each path would be given, start nothing)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -59,6 +62,8 @@ const { values: o } = parseArgs({
     'max-tokens': { type: 'string' },
     'prompt-tokens': { type: 'string' },
     'engine-arg': { type: 'string', multiple: true, default: [] },
+    'alt-engine-arg': { type: 'string', multiple: true, default: [] },
+    'alt-fast-start': { type: 'string' },
     'serve-arg': { type: 'string', multiple: true, default: [] },
     port: { type: 'string', default: '8011' },
     out: { type: 'string' },
@@ -90,7 +95,7 @@ const minRoundS = num(o['min-round-s'], 'min-round-s');
 const iterations = num(o.bootstrap, 'bootstrap');
 const seed = num(o.seed, 'seed');
 const pathIds = o.paths.split(',').filter(Boolean);
-for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref'].includes(p)) throw new Error(`--paths: unknown path ${p}`);
+for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref', 'alt'].includes(p)) throw new Error(`--paths: unknown path ${p}`);
 if (pathIds.includes('ref') && !pathIds.includes('node')) throw new Error('--paths: ref runs on the node engine; add node');
 const outDir = resolve(o.out ?? `/tmp/vllm-node-throughput-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
@@ -112,6 +117,11 @@ if (!['on', 'off'].includes(o['fast-start'])) throw new Error('--fast-start: on 
 // --fast-start off: vllm-node's EngineCore spawned as plain vLLM's is, instead of forked from the fork server.
 const fastStart = o['fast-start'] === 'on';
 const nodeOptions = () => ({ ...toNodeOptions(engineArgs, swapSpace), ...(fastStart ? {} : { fastStart: false }) });
+const altOverrides = parseEngineArgFlags(o['alt-engine-arg']);
+if (o['alt-fast-start'] !== undefined && !['on', 'off'].includes(o['alt-fast-start'])) throw new Error('--alt-fast-start: on or off');
+const altFastStart = o['alt-fast-start'] === undefined ? fastStart : o['alt-fast-start'] === 'on';
+const altOptions = () => ({ ...toNodeOptions({ ...engineArgs, ...altOverrides }, swapSpace), ...(altFastStart ? {} : { fastStart: false }) });
+const altAbout = [...Object.entries(altOverrides).map(([k, v]) => `${k}=${JSON.stringify(v)}`), ...(altFastStart !== fastStart ? [`fastStart ${altFastStart}`] : [])].join(', ') || 'no overrides';
 const serveArgs = (port) => toServeArgs(engineArgs, port, o['serve-arg']);
 
 // --- workloads ---------------------------------------------------------------------------------------------------
@@ -191,6 +201,7 @@ const LABEL = {
   node: '(b) vllm-node, Node in-process',
   serve: '(c) `vllm serve` + Node `openai` client',
   ref: '(d) `reference_generate` (LLM.generate on (b)\'s engine; diagnostic)',
+  alt: `(e) vllm-node, second engine: ${altAbout} (diagnostic)`,
 };
 const batchResult = (seconds, outputTokens, requests) => ({ seconds, outputTokens, requests });
 
@@ -209,10 +220,13 @@ class PlainPath extends PlainWorker {
 }
 
 class NodePath {
-  id = 'node';
+  constructor(id = 'node', options = nodeOptions) {
+    this.id = id;
+    this.options = options;
+  }
   async start() {
     const t = performance.now();
-    this.engine = await Engine.create({ model, ...nodeOptions() }, { configFile: false });
+    this.engine = await Engine.create({ model, ...this.options() }, { configFile: false });
     const info = this.engine.info;
     return {
       pid: process.pid,
@@ -335,7 +349,7 @@ function cardMemory(roots) {
 // --- the run -----------------------------------------------------------------------------------------------------
 const fmt = (x, d = 0) => (x == null || Number.isNaN(x) ? 'n/a' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
-const RATIOS = [['node', 'plain'], ['node', 'serve'], ['node', 'ref'], ['plain', 'serve']];
+const RATIOS = [['node', 'plain'], ['node', 'serve'], ['node', 'ref'], ['node', 'alt'], ['alt', 'plain'], ['plain', 'serve']];
 
 const result = {
   bench: 'bench/throughput.mjs',
@@ -351,7 +365,7 @@ const result = {
   })(),
   platform: GPU ? 'gpu' : 'cpu',
   engineArgs,
-  nodeOnly: { swapSpace, fastStart, note: 'vllm-node options beyond the engine arguments: swapSpace (0 = no native KV offload, as plain vLLM), fastStart and the memory cap as the package applies them' },
+  nodeOnly: { swapSpace, fastStart, alt: pathIds.includes('alt') ? { overrides: altOverrides, fastStart: altFastStart } : undefined, note: 'vllm-node options beyond the engine arguments: swapSpace (0 = no native KV offload, as plain vLLM), fastStart and the memory cap as the package applies them' },
   sampling: SAMPLING,
   settings: { rounds, warmups, warmupSeconds, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
   notes: {
@@ -367,7 +381,7 @@ const roots = new Map();
 async function startPaths() {
   // One after the other: each engine's memory profiling must see the others idle, not starting.
   for (const id of pathIds) {
-    const path = id === 'plain' ? new PlainPath() : id === 'node' ? new NodePath() : id === 'serve' ? new ServePath() : new RefPath(paths.node);
+    const path = id === 'plain' ? new PlainPath() : id === 'node' ? new NodePath() : id === 'alt' ? new NodePath('alt', altOptions) : id === 'serve' ? new ServePath() : new RefPath(paths.node);
     if (id === 'ref' && !paths.node) {
       result.paths.ref = { label: LABEL.ref, error: 'the node path did not start' };
       continue;
@@ -376,7 +390,7 @@ async function startPaths() {
     try {
       const info = await path.start();
       paths[id] = path;
-      if (id !== 'ref') roots.set(info.pid, id);
+      if (id !== 'ref' && id !== 'alt') roots.set(info.pid, id); // (b) and (e) share Node's process: one card figure
       result.paths[id] = { label: LABEL[id], ...info };
       result.vllmVersion ??= info.vllmVersion;
       log(`${id} ready in ${info.startSeconds.toFixed(1)} s${info.kvCacheTokens ? `, KV cache ${fmt(info.kvCacheTokens)} tokens` : ''}`);
@@ -444,7 +458,7 @@ async function runWorkload(name) {
         const sorted = batches.map((b) => b.seconds).sort((a, b) => a - b);
         entry.paths[id].rounds.push({ round: r, seconds, outputTokens: tokens, requests, tokPerS: tokens / seconds, batchSecondsMedian: sorted[Math.floor(sorted.length / 2)], batchSeconds: batches.map((b) => +b.seconds.toFixed(4)) });
         const mem = cardMemory(roots);
-        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[id === 'ref' ? 'node' : id] ?? 0);
+        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[id === 'ref' || id === 'alt' ? 'node' : id] ?? 0);
         log(`${name} round ${r + 1}/${rounds} ${id}: ${(tokens / seconds).toFixed(0)} tok/s (${seconds.toFixed(2)} s, ${tokens} tokens)`);
       } catch (err) {
         await fail(id, err);
@@ -507,7 +521,7 @@ function markdown() {
     for (const [id, p] of Object.entries(w.paths)) {
       const t = p.tokPerS;
       const cap = r.memoryAfterStart?.cardTotalMiB ? a.gpu_memory_utilization * r.memoryAfterStart.cardTotalMiB : null;
-      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${id === 'ref' ? ' (= b)' : cap && p.memoryMaxMiB > cap ? ' **over cap**' : ''}` : 'n/a';
+      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${id === 'ref' ? ' (= b)' : id === 'alt' ? ' (= b: both engines)' : cap && p.memoryMaxMiB > cap ? ' **over cap**' : ''}` : 'n/a';
       lines.push(t
         ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${mem} |`
         : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);
@@ -546,7 +560,7 @@ let closing = false;
 async function closeAll() {
   if (closing) return;
   closing = true;
-  for (const id of ['ref', 'serve', 'plain', 'node']) await paths[id]?.close().catch((e) => log(`closing ${id}: ${e.message}`));
+  for (const id of ['ref', 'alt', 'serve', 'plain', 'node']) await paths[id]?.close().catch((e) => log(`closing ${id}: ${e.message}`));
 }
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {

@@ -25,11 +25,11 @@
 #               4B shape with VLLM_NODE_CACHE_DIR set to an empty folder (a cold start), the folder packed with tar and
 #               removed, ~/.cache moved aside, the folder unpacked where it was, the same command again (a fresh host
 #               that restored the folder); both starts' timings and outputs in cachewarm-*.log/.jsonl, cmp of outputs
-#   gap         issue 23/29, the GPU extraction gap split in three bench/throughput.mjs runs on the extraction workload,
-#               every path with the same KV cache (GAP_KV_BYTES, default 25 GiB) and GAP_ARGS (the batch limits and grammar
-#               setting of earlier windows by default): gap-equal-kv (plain, node; GAP_REF=1 adds ref: engine or Node bridge),
-#               gap-no-stats (+ disable_log_stats=true: vLLM's per-request stats and Prometheus recording off, as in
-#               plain LLM), gap-spawned (+ --fast-start off: the EngineCore spawned, not forked); GAP_RUNS picks them
+#   gap         issue 23/29, the GPU extraction gap split: bench/throughput.mjs on the extraction workload, every path
+#               with the same KV cache (GAP_KV_BYTES, default 14 GiB) and GAP_ARGS (the batch limits and grammar setting of
+#               earlier windows by default), 0.3 of the card each, plain vLLM / vllm-node / (e) a second vllm-node engine:
+#               gap-stats (e: disable_log_stats=true, vLLM's per-request stats and Prometheus recording off, as plain
+#               LLM has them), gap-spawned (e: fastStart off, the EngineCore spawned, not forked); GAP_RUNS picks them
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
 #               SOAK_ARGS adds flags (e.g. --eager)
@@ -90,15 +90,15 @@ for step in ${steps//,/ }; do
     gap)
       [[ -f build/Release/vllm_node.node ]] || node scripts/build-native.mjs > "$out/gap-addon.log" 2>&1
       [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/gap-models.log" 2>&1
-      gap_args=(--workloads extraction --gpu-mem "${TP_GPU_MEM:-0.44}" --rounds "${GAP_ROUNDS:-10}" --engine-arg "kv_cache_memory_bytes=${GAP_KV_BYTES:-26843545600}")
+      gap_args=(--workloads extraction --gpu-mem "${GAP_GPU_MEM:-0.3}" --rounds "${GAP_ROUNDS:-10}" --engine-arg "kv_cache_memory_bytes=${GAP_KV_BYTES:-15032385536}")
+      gap_default='--engine-arg max_num_seqs=1024 --engine-arg max_num_batched_tokens=16384 --engine-arg structured_outputs_config={"backend":"xgrammar","disable_any_whitespace":true}'
       # shellcheck disable=SC2206
-      gap_args+=(${GAP_ARGS:---engine-arg max_num_seqs=1024 --engine-arg max_num_batched_tokens=16384 --engine-arg structured_outputs_config={"backend":"xgrammar","disable_any_whitespace":true}})
-      runs=${GAP_RUNS:-equal-kv,no-stats,spawned}
+      gap_args+=(${GAP_ARGS:-$gap_default})
+      runs=${GAP_RUNS:-stats,spawned}
       for run in ${runs//,/ }; do
         case "$run" in
-          equal-kv) extra=(--paths "plain,node${GAP_REF:+,ref}") ;;
-          no-stats) extra=(--paths plain,node --engine-arg disable_log_stats=true) ;;
-          spawned) extra=(--paths plain,node --fast-start off) ;;
+          stats) extra=(--paths plain,node,alt --alt-engine-arg disable_log_stats=true) ;;
+          spawned) extra=(--paths plain,node,alt --alt-fast-start off) ;;
           *) echo "unknown gap run $run" >> "$out/gap.log"; continue ;;
         esac
         log "gap $run"
