@@ -27,9 +27,10 @@
 #               that restored the folder); both starts' timings and outputs in cachewarm-*.log/.jsonl, cmp of outputs
 #   gap         issue 23/29, the GPU extraction gap split: bench/throughput.mjs on the extraction workload, every path
 #               with the same KV cache (GAP_KV_BYTES, default 14 GiB) and GAP_ARGS (the batch limits and grammar setting of
-#               earlier windows by default), 0.3 of the card each, plain vLLM / vllm-node / (e) a second vllm-node engine:
-#               gap-stats (e: disable_log_stats=true, vLLM's per-request stats and Prometheus recording off, as plain
-#               LLM has them), gap-spawned (e: fastStart off, the EngineCore spawned, not forked); GAP_RUNS picks them
+#               earlier windows by default), 0.3 of the card each: gap-split (plain vLLM, vllm-node, ref = LLM.generate on
+#               vllm-node's engine: engine or Node bridge, and (e) a second vllm-node engine with fastStart off: the
+#               EngineCore spawned, not forked), gap-stats (plain, node, (e) with disable_log_stats=true: vLLM's
+#               per-request stats and Prometheus recording off, as plain LLM has them); GAP_RUNS picks them (default split)
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
 #               SOAK_ARGS adds flags (e.g. --eager)
@@ -94,11 +95,11 @@ for step in ${steps//,/ }; do
       gap_default='--engine-arg max_num_seqs=1024 --engine-arg max_num_batched_tokens=16384 --engine-arg structured_outputs_config={"backend":"xgrammar","disable_any_whitespace":true}'
       # shellcheck disable=SC2206
       gap_args+=(${GAP_ARGS:-$gap_default})
-      runs=${GAP_RUNS:-stats,spawned}
+      runs=${GAP_RUNS:-split}
       for run in ${runs//,/ }; do
         case "$run" in
           stats) extra=(--paths plain,node,alt --alt-engine-arg disable_log_stats=true) ;;
-          spawned) extra=(--paths plain,node,alt --alt-fast-start off) ;;
+          split) extra=(--paths plain,node,ref,alt --alt-fast-start off) ;;
           *) echo "unknown gap run $run" >> "$out/gap.log"; continue ;;
         esac
         log "gap $run"
