@@ -30,7 +30,8 @@
 #               earlier windows by default), 0.3 of the card each: gap-split (plain vLLM, vllm-node, ref = LLM.generate on
 #               vllm-node's engine: engine or Node bridge, and (e) a second vllm-node engine with fastStart off: the
 #               EngineCore spawned, not forked), gap-stats (plain, node, (e) with disable_log_stats=true: vLLM's
-#               per-request stats and Prometheus recording off, as plain LLM has them); GAP_RUNS picks them (default split)
+#               per-request stats and Prometheus recording off, as plain LLM has them), gap-ref (plain, node, ref only: no
+#               third engine start); GAP_RUNS picks them (default split)
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
 #               SOAK_ARGS adds flags (e.g. --eager)
@@ -100,6 +101,7 @@ for step in ${steps//,/ }; do
         case "$run" in
           stats) extra=(--paths plain,node,alt --alt-engine-arg disable_log_stats=true) ;;
           split) extra=(--paths plain,node,ref,alt --alt-fast-start off) ;;
+          ref) extra=(--paths plain,node,ref) ;;
           *) echo "unknown gap run $run" >> "$out/gap.log"; continue ;;
         esac
         log "gap $run"
