@@ -11,7 +11,7 @@
 // stays resident for every workload of the run, so the card's memory is split: --gpu-mem (0.28 by default) each.
 // Per workload: warm-up, round size from the fastest warm-up (>= --min-round-s), then --rounds rounds in which every
 // path runs the same batches (order rotated or shuffled per round). Per path: median, min/max and IQR of the
-// per-round tok/s; per ratio (node/plain, node/serve, node/ref): the median of the per-round ratios (paths paired by
+// per-round tok/s; per ratio (node/plain, node/serve, node/ref, node/alt, alt/plain, plain/serve): the median of the per-round ratios (paths paired by
 // round; the ratio of medians where a path missed rounds) with a 95% bootstrap interval over rounds, flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
 // Card memory per path: nvidia-smi's compute apps mapped to each path's process tree (n/a on the CPU).
 // Writes DIR/throughput.json and DIR/throughput.md (a section for docs/benchmarks.md), rewritten after each workload.
@@ -574,7 +574,7 @@ if (o['dry-run']) {
     const w = workload(name);
     return { name, n: w.n, maxTokens: w.maxTokens, params: w.params, jsonSchema: Boolean(w.schema), promptChars: w.prompts[0].length };
   });
-  console.log(JSON.stringify({ python, plain: engineArgs, node: { model, ...nodeOptions() }, serve: serveArgs(num(o.port, 'port')), workloads: sizes }, null, 2));
+  console.log(JSON.stringify({ python, plain: engineArgs, node: { model, ...nodeOptions() }, ...(pathIds.includes('alt') ? { alt: { model, ...altOptions() } } : {}), serve: serveArgs(num(o.port, 'port')), workloads: sizes }, null, 2));
   process.exit(0);
 }
 
