@@ -113,14 +113,17 @@ const engineArgs = benchEngineArgs({
 });
 Object.assign(engineArgs, extra);
 const swapSpace = num(o['swap-space'], 'swap-space');
-if (!['on', 'off'].includes(o['fast-start'])) throw new Error('--fast-start: on or off');
+const onOff = (flag) => {
+  if (!['on', 'off'].includes(o[flag])) throw new Error(`--${flag}: on or off`);
+  return o[flag] === 'on';
+};
 // --fast-start off: vllm-node's EngineCore spawned as plain vLLM's is, instead of forked from the fork server.
-const fastStart = o['fast-start'] === 'on';
-const nodeOptions = () => ({ ...toNodeOptions(engineArgs, swapSpace), ...(fastStart ? {} : { fastStart: false }) });
+const fastStart = onOff('fast-start');
+const vllmNodeOptions = (args, fast) => ({ ...toNodeOptions(args, swapSpace), ...(fast ? {} : { fastStart: false }) });
+const nodeOptions = () => vllmNodeOptions(engineArgs, fastStart);
 const altOverrides = parseEngineArgFlags(o['alt-engine-arg']);
-if (o['alt-fast-start'] !== undefined && !['on', 'off'].includes(o['alt-fast-start'])) throw new Error('--alt-fast-start: on or off');
-const altFastStart = o['alt-fast-start'] === undefined ? fastStart : o['alt-fast-start'] === 'on';
-const altOptions = () => ({ ...toNodeOptions({ ...engineArgs, ...altOverrides }, swapSpace), ...(altFastStart ? {} : { fastStart: false }) });
+const altFastStart = o['alt-fast-start'] === undefined ? fastStart : onOff('alt-fast-start');
+const altOptions = () => vllmNodeOptions({ ...engineArgs, ...altOverrides }, altFastStart);
 const altAbout = [...Object.entries(altOverrides).map(([k, v]) => `${k}=${JSON.stringify(v)}`), ...(altFastStart !== fastStart ? [`fastStart ${altFastStart}`] : [])].join(', ') || 'no overrides';
 const serveArgs = (port) => toServeArgs(engineArgs, port, o['serve-arg']);
 
