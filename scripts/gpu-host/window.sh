@@ -55,6 +55,10 @@ fi
 log() { echo "$(date -u +%T) $*" >> "$out/steps.log"; }
 nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits -lms 250 > "$out/card.csv" 2>/dev/null &
 trap 'kill $! 2>/dev/null' EXIT
+# The qwen3-4b shape (random weights) the benchmarks run, built once; its log is $out/STEP-models.log.
+shape_4b() {
+  [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/$1-models.log" 2>&1
+}
 gpu_test() {
   VITEST_FILES="$1" bash scripts/gpu-host/run.sh test > "$out/$2.log" 2>&1
   cp /tmp/vllm-node-gpu-test.log "$out/$2-full.log" 2>/dev/null
@@ -67,7 +71,7 @@ for step in ${steps//,/ }; do
     check) bash scripts/gpu-host/run.sh check > "$out/check.log" 2>&1 ;;
     throughput) TP_WORKLOADS=${TP_WORKLOADS:-seed,c1024,single} bash bench/throughput-window.sh "$out/throughput" ;;
     extraction)
-      [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/extraction-models.log" 2>&1
+      shape_4b extraction
       # shellcheck disable=SC2086
       BENCH_GPU=1 node bench/extraction.mjs --gpu-mem 0.28 --out "$out/extraction" ${EX_ARGS:-} > "$out/extraction.log" 2>&1 ;;
     seed) gpu_test tests/gpu/seed.test.ts seed ;;
@@ -91,7 +95,7 @@ for step in ${steps//,/ }; do
       rm -rf ~/.cache; [[ -d ~/.cache.window ]] && mv ~/.cache.window ~/.cache ;;
     gap)
       [[ -f build/Release/vllm_node.node ]] || node scripts/build-native.mjs > "$out/gap-addon.log" 2>&1
-      [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/gap-models.log" 2>&1
+      shape_4b gap
       gap_args=(--workloads extraction --gpu-mem "${GAP_GPU_MEM:-0.3}" --rounds "${GAP_ROUNDS:-10}" --engine-arg "kv_cache_memory_bytes=${GAP_KV_BYTES:-15032385536}")
       gap_default='--engine-arg max_num_seqs=1024 --engine-arg max_num_batched_tokens=16384 --engine-arg structured_outputs_config={"backend":"xgrammar","disable_any_whitespace":true}'
       # shellcheck disable=SC2206
@@ -109,7 +113,7 @@ for step in ${steps//,/ }; do
         log "gap $run rc=$?"
       done ;;
     soak)
-      [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/soak-models.log" 2>&1
+      shape_4b soak
       # shellcheck disable=SC2086
       BENCH_GPU=1 node bench/soak.mjs --model "$VLLM_NODE_GPU_MODELS/qwen3-4b" --dummy --seconds "${SOAK_S:-600}" --concurrency 64 --sample-s 5 --out "$out/soak" --record ${SOAK_ARGS:-} > "$out/soak.log" 2>&1 ;;
     *) echo "unknown step $step" ;;
