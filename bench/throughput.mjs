@@ -96,6 +96,8 @@ const iterations = num(o.bootstrap, 'bootstrap');
 const seed = num(o.seed, 'seed');
 const pathIds = o.paths.split(',').filter(Boolean);
 for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref', 'alt'].includes(p)) throw new Error(`--paths: unknown path ${p}`);
+// Paths that run inside Node's process, beside the node path's engine: the card shows one figure for them all (b's).
+const IN_NODE_PROCESS = { ref: ' (= b)', alt: ' (= b: both engines)' };
 if (pathIds.includes('ref') && !pathIds.includes('node')) throw new Error('--paths: ref runs on the node engine; add node');
 const outDir = resolve(o.out ?? `/tmp/vllm-node-throughput-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
@@ -393,7 +395,7 @@ async function startPaths() {
     try {
       const info = await path.start();
       paths[id] = path;
-      if (id !== 'ref' && id !== 'alt') roots.set(info.pid, id); // (b) and (e) share Node's process: one card figure
+      if (!(id in IN_NODE_PROCESS)) roots.set(info.pid, id);
       result.paths[id] = { label: LABEL[id], ...info };
       result.vllmVersion ??= info.vllmVersion;
       log(`${id} ready in ${info.startSeconds.toFixed(1)} s${info.kvCacheTokens ? `, KV cache ${fmt(info.kvCacheTokens)} tokens` : ''}`);
@@ -461,7 +463,7 @@ async function runWorkload(name) {
         const sorted = batches.map((b) => b.seconds).sort((a, b) => a - b);
         entry.paths[id].rounds.push({ round: r, seconds, outputTokens: tokens, requests, tokPerS: tokens / seconds, batchSecondsMedian: sorted[Math.floor(sorted.length / 2)], batchSeconds: batches.map((b) => +b.seconds.toFixed(4)) });
         const mem = cardMemory(roots);
-        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[id === 'ref' || id === 'alt' ? 'node' : id] ?? 0);
+        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[id in IN_NODE_PROCESS ? 'node' : id] ?? 0);
         log(`${name} round ${r + 1}/${rounds} ${id}: ${(tokens / seconds).toFixed(0)} tok/s (${seconds.toFixed(2)} s, ${tokens} tokens)`);
       } catch (err) {
         await fail(id, err);
@@ -524,7 +526,7 @@ function markdown() {
     for (const [id, p] of Object.entries(w.paths)) {
       const t = p.tokPerS;
       const cap = r.memoryAfterStart?.cardTotalMiB ? a.gpu_memory_utilization * r.memoryAfterStart.cardTotalMiB : null;
-      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${id === 'ref' ? ' (= b)' : id === 'alt' ? ' (= b: both engines)' : cap && p.memoryMaxMiB > cap ? ' **over cap**' : ''}` : 'n/a';
+      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${IN_NODE_PROCESS[id] ?? (cap && p.memoryMaxMiB > cap ? ' **over cap**' : '')}` : 'n/a';
       lines.push(t
         ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${mem} |`
         : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);
