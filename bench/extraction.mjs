@@ -193,7 +193,7 @@ class PlainPath extends PlainWorker {
     const id = items.map((p) => p.id).join(',');
     if (this.loaded !== id) {
       // The same per-request constraint as vllm-node's (python/vllm_node/requests.py).
-      await this.send({ op: 'load', id, messages: chatList(items), chat_template_kwargs: chats.kwargs ?? null, params: SAMPLING, structured: { json: JSON_SCHEMA, disable_any_whitespace: true } });
+      await this.send({ op: 'load', id, messages: chatList(items), chat_template_kwargs: chats.kwargs ?? null, params: SAMPLING, structured: { json: JSON_SCHEMA } });
       this.loaded = id;
     }
     const [b] = (await this.send({ op: 'run', id, repeats: 1, texts: true, each: single })).batches;

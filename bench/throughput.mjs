@@ -374,7 +374,7 @@ const result = {
   sampling: SAMPLING,
   settings: { rounds, warmups, warmupSeconds, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
   notes: {
-    jsonSchema: 'plain: SamplingParams(structured_outputs=StructuredOutputsParams(json=schema)); serve: response_format json_schema; vllm-node: the jsonSchema option. vLLM\'s default for the first two allows free whitespace; vllm-node asks for compact JSON (disable_any_whitespace).',
+    jsonSchema: `plain: SamplingParams(structured_outputs=StructuredOutputsParams(json=schema)); serve: response_format json_schema; vllm-node: the jsonSchema option. ${engineArgs.structured_outputs_config ? 'Every path\'s engine has the structured_outputs_config above' : 'The grammars differ: vllm-node\'s engines default to compact JSON (structured_outputs_config.disable_any_whitespace, which vLLM reads engine-wide), plain and serve have vLLM\'s default (free whitespace); pin it for all paths with --engine-arg structured_outputs_config=...'}.`,
     serve: 'vLLM\'s defaults otherwise (uvicorn access log on), the completions endpoint, text prompts; tokens counted from usage.completion_tokens. Its scheduler defaults are the API server\'s, which vLLM sets apart from LLM\'s (vllm/engine/arg_utils.py): on a 70-160 GB GPU max_num_batched_tokens 8192 against 16384, on the CPU max_num_seqs 128 against 256 and max_num_batched_tokens 2048 against 4096; --engine-arg pins them for all paths',
   },
   paths: {},

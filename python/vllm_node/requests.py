@@ -65,8 +65,9 @@ def sampling_params(params: dict[str, Any], stream: bool, grammar_in_reasoning: 
     if constraint:
         from vllm.sampling_params import StructuredOutputsParams
 
-        # Compact JSON: no free whitespace for the model to wander in (fewer tokens, no runaway output).
-        kwargs["structured_outputs"] = StructuredOutputsParams(**constraint, disable_any_whitespace=True)
+        # Compact JSON comes from the engine's structured_outputs_config (src/engine/channel.ts): vLLM reads
+        # disable_any_whitespace engine-wide and ignores StructuredOutputsParams' own field (0.32, 0.33).
+        kwargs["structured_outputs"] = StructuredOutputsParams(**constraint)
     kwargs["output_kind"] = RequestOutputKind.DELTA if stream else RequestOutputKind.FINAL_ONLY
     return SamplingParams(**kwargs)
 

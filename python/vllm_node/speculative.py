@@ -167,7 +167,7 @@ def _run(llm: Any, prompt: Any, salt: str) -> dict[str, Any]:
     from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
     params = SamplingParams(temperature=0, max_tokens=PROBE_MAX_TOKENS, output_kind=RequestOutputKind.FINAL_ONLY,
-                            structured_outputs=StructuredOutputsParams(json=PROBE_SCHEMA, disable_any_whitespace=True))
+                            structured_outputs=StructuredOutputsParams(json=PROBE_SCHEMA))
     if isinstance(prompt, dict):
         prompt = {**prompt, "cache_salt": f"vllm-node-speculative-check-{salt}"}
     engine = llm.llm_engine

@@ -131,6 +131,14 @@ describe('constraints: regex, choice, grammar', () => {
     expect(Mode.options).toContain(await engine.extract('Work from anywhere in the EU', Mode, { maxTokens: 10, temperature: 0 }));
   });
 
+  it('jsonSchema output is compact JSON: no whitespace between tokens (the engine-wide disable_any_whitespace)', async () => {
+    // No string fields, so a compact grammar leaves no place for whitespace at all; sampled at temperature 1.
+    const jsonSchema = { type: 'object', properties: { years: { type: 'integer' }, remote: { type: 'boolean' }, levels: { type: 'array', items: { type: 'integer' } } }, required: ['years', 'remote', 'levels'], additionalProperties: false };
+    const outs = await Promise.all(seeds.map((seed) => engine.generate('Job as JSON:', { jsonSchema, maxTokens: 40, temperature: 1, seed })));
+    // With free whitespace this tiny model answers "{" and spends its budget on whitespace (trimmed away).
+    for (const out of outs) expect(out).toMatch(/^\{"years":\S*$/);
+  });
+
   it('grammar holds', async () => {
     const outs = await Promise.all(seeds.map((seed) => engine.generate('Remote?', { grammar: 'root ::= "yes" | "no"', maxTokens: 5, temperature: 1, seed })));
     for (const out of outs) expect(['yes', 'no']).toContain(out);
