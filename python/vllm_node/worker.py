@@ -138,3 +138,9 @@ class WorkerExtension:
 
             drafter.propose = no_drafts
         return None
+
+
+class NoExtension:
+    """A worker extension that adds nothing. `engineArgs.worker_extension_cls: "vllm_node.worker.NoExtension"` starts
+    an engine with the cap's vLLM fraction (the reserve) but without the cap held in the workers: no bound while
+    loading, none after start. The A/B of the allocator bound (bench/throughput.mjs --alt-engine-arg, window.sh gap)."""

@@ -31,7 +31,10 @@
 #               vllm-node's engine: engine or Node bridge, and (e) a second vllm-node engine with fastStart off: the
 #               EngineCore spawned, not forked), gap-stats (plain, node, (e) with disable_log_stats=true: vLLM's
 #               per-request stats and Prometheus recording off, as plain LLM has them), gap-ref (plain, node, ref only: no
-#               third engine start); GAP_RUNS picks them (default split)
+#               third engine start), gap-own (no GAP_KV_BYTES: each engine sizes its own KV cache, as users run it; (e) is
+#               vllm-node with the cap's fraction but worker_extension_cls=vllm_node.worker.NoExtension, so no allocator
+#               bound: node < plain with e = node puts the cost on the reserve's KV cache, e = plain on the bound);
+#               GAP_RUNS picks them (default split)
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
 #               SOAK_ARGS adds flags (e.g. --eager)
@@ -96,16 +99,19 @@ for step in ${steps//,/ }; do
     gap)
       [[ -f build/Release/vllm_node.node ]] || node scripts/build-native.mjs > "$out/gap-addon.log" 2>&1
       shape_4b gap
-      gap_args=(--workloads extraction --gpu-mem "${GAP_GPU_MEM:-0.3}" --rounds "${GAP_ROUNDS:-10}" --engine-arg "kv_cache_memory_bytes=${GAP_KV_BYTES:-15032385536}")
+      gap_args=(--workloads extraction --gpu-mem "${GAP_GPU_MEM:-0.3}" --rounds "${GAP_ROUNDS:-10}")
+      same_kv=(--engine-arg "kv_cache_memory_bytes=${GAP_KV_BYTES:-15032385536}")
       gap_default='--engine-arg max_num_seqs=1024 --engine-arg max_num_batched_tokens=16384 --engine-arg structured_outputs_config={"backend":"xgrammar","disable_any_whitespace":true}'
       # shellcheck disable=SC2206
       gap_args+=(${GAP_ARGS:-$gap_default})
       runs=${GAP_RUNS:-split}
       for run in ${runs//,/ }; do
         case "$run" in
-          stats) extra=(--paths plain,node,alt --alt-engine-arg disable_log_stats=true) ;;
-          split) extra=(--paths plain,node,ref,alt --alt-fast-start off) ;;
-          ref) extra=(--paths plain,node,ref) ;;
+          stats) extra=("${same_kv[@]}" --paths plain,node,alt --alt-engine-arg disable_log_stats=true) ;;
+          split) extra=("${same_kv[@]}" --paths plain,node,ref,alt --alt-fast-start off) ;;
+          ref) extra=("${same_kv[@]}" --paths plain,node,ref) ;;
+          # Each engine sizes its own KV cache, as users run it; alt keeps the cap's fraction without the bound.
+          own) extra=(--paths plain,node,alt --alt-engine-arg worker_extension_cls=vllm_node.worker.NoExtension) ;;
           *) echo "unknown gap run $run" >> "$out/gap.log"; continue ;;
         esac
         log "gap $run"
