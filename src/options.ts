@@ -122,7 +122,7 @@ export const EngineOptionsSchema = z.strictObject({
   engineArgs: z
     .record(z.string(), z.unknown())
     .default({})
-    .describe('Extra vLLM engine keyword arguments (snake_case), passed through verbatim.').meta({ yaml: 'inference.vllm.engine_args' }),
+    .describe("Extra vLLM engine keyword arguments (snake_case), passed through as given; a config object vllm-node sets itself (structured_outputs_config: xgrammar, compact JSON) keeps vllm-node's values for the fields it leaves out, with a note.").meta({ yaml: 'inference.vllm.engine_args' }),
   speculative: SpeculativeSchema.optional()
     .describe(
       'Speculative decoding: { method: "ngram", numSpeculativeTokens?, promptLookupMin?, promptLookupMax? } or { method: "suffix", numSpeculativeTokens? } (vLLM speculative_config). Checked at start: a greedy probe extraction must give byte-identical JSON with and without it, else Engine.create fails with UNSUPPORTED_SETTING saying why; `info.notes` reports the check, `engine.metrics()` the acceptance.',

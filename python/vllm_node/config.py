@@ -24,8 +24,18 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
     from vllm.platforms import current_platform
 
     kwargs = dict(options["engine_kwargs"])
-    kwargs.update(options.get("extra_engine_args") or {})
+    extra = options.get("extra_engine_args") or {}
     notes: list[dict[str, Any]] = [version_note(), *preimport.notes(options, current_platform)]
+    for key, value in extra.items():
+        default = kwargs.get(key)
+        if isinstance(default, dict) and isinstance(value, dict) and not set(default) <= set(value):
+            # vllm-node's own defaults inside a config object (structured_outputs_config: xgrammar, compact JSON)
+            # stay for the fields engineArgs leaves out.
+            value = {**default, **value}
+            notes.append({"option": f"engineArgs.{key}", "applied": True, "value": value,
+                          "reason": f"vllm-node's defaults kept for the fields engineArgs.{key} leaves out "
+                                    f"({', '.join(sorted(set(default) - set(extra[key])))})"})
+        kwargs[key] = value
     names = engine_arg_names()
 
     if current_platform.is_cpu():

@@ -85,8 +85,8 @@ function startPayload(options: EngineOptions, python: PythonInfo): Record<string
 function toLlmKwargs(options: EngineOptions): Record<string, unknown> {
   // disable_log_stats: false makes vLLM record per-request timings (GenerationResult.timings).
   // disable_any_whitespace: JSON-constrained output is compact; with free whitespace a weak model can spend
-  // its whole token budget on newlines (xgrammar reads this engine-wide, not per request). Override either
-  // through engineArgs.
+  // its whole token budget on newlines (vLLM reads it engine-wide, not per request). engineArgs overrides either:
+  // structured_outputs_config field by field, the fields it leaves out keep these (python/vllm_node/config.py).
   const kwargs: Record<string, unknown> = { disable_log_stats: false, structured_outputs_config: { backend: 'xgrammar', disable_any_whitespace: true } };
   // vLLM's weight-loading progress bar is start-up logging too: shown from logLevel "info" down.
   if (options.logLevel !== 'debug' && options.logLevel !== 'info') kwargs.use_tqdm_on_load = false;
