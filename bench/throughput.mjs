@@ -100,6 +100,7 @@ for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref', 'alt'].includes(
 const IN_NODE_PROCESS = { ref: ' (= b)', alt: ' (= b: both engines)' };
 // Engines whose card memory a path's figure holds: with alt, Node's process (b's figure) holds two, each under the cap.
 const enginesIn = (id) => (id === 'node' && pathIds.includes('alt') ? 2 : 1);
+const overCap = (id, mib, cap) => mib > cap * enginesIn(id);
 if (pathIds.includes('ref') && !pathIds.includes('node')) throw new Error('--paths: ref runs on the node engine; add node');
 const outDir = resolve(o.out ?? `/tmp/vllm-node-throughput-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`);
 mkdirSync(outDir, { recursive: true });
@@ -528,7 +529,7 @@ function markdown() {
     for (const [id, p] of Object.entries(w.paths)) {
       const t = p.tokPerS;
       const cap = r.memoryAfterStart?.cardTotalMiB ? a.gpu_memory_utilization * r.memoryAfterStart.cardTotalMiB : null;
-      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${IN_NODE_PROCESS[id] ?? (enginesIn(id) > 1 ? ' (b and e)' : '')}${!IN_NODE_PROCESS[id] && cap && p.memoryMaxMiB > cap * enginesIn(id) ? ' **over cap**' : ''}` : 'n/a';
+      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${IN_NODE_PROCESS[id] ?? `${enginesIn(id) > 1 ? ' (b and e)' : ''}${cap && overCap(id, p.memoryMaxMiB, cap) ? ' **over cap**' : ''}`}` : 'n/a';
       lines.push(t
         ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${mem} |`
         : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);
@@ -552,7 +553,7 @@ function markdown() {
   if (r.memoryAfterStart) {
     const m = r.memoryAfterStart;
     const cap = Math.round(a.gpu_memory_utilization * m.cardTotalMiB);
-    lines.push(`- card after the starts: ${fmt(m.cardUsedMiB)} / ${fmt(m.cardTotalMiB)} MiB; per path (cap ${a.gpu_memory_utilization} × card = ${fmt(cap)} MiB each) ${Object.entries(m.byPath).map(([k, v]) => (k === 'unmapped' ? `not in any path's process tree ${fmt(v)} MiB` : `${k} ${fmt(v)} MiB (${enginesIn(k) > 1 ? `two engines, b and e: ${v <= 2 * cap ? 'within' : '**over**'} twice the cap` : v <= cap ? 'within' : '**over**'})`)).join(', ')}`);
+    lines.push(`- card after the starts: ${fmt(m.cardUsedMiB)} / ${fmt(m.cardTotalMiB)} MiB; per path (cap ${a.gpu_memory_utilization} × card = ${fmt(cap)} MiB each) ${Object.entries(m.byPath).map(([k, v]) => (k === 'unmapped' ? `not in any path's process tree ${fmt(v)} MiB` : `${k} ${fmt(v)} MiB (${overCap(k, v, cap) ? '**over**' : 'within'}${enginesIn(k) > 1 ? ' twice the cap: two engines, b and e' : ''})`)).join(', ')}`);
   } else {
     lines.push('- card memory: n/a (no GPU)');
   }

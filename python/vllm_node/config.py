@@ -28,13 +28,13 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
     notes: list[dict[str, Any]] = [version_note(), *preimport.notes(options, current_platform)]
     for key, value in extra.items():
         default = kwargs.get(key)
-        if isinstance(default, dict) and isinstance(value, dict) and not set(default) <= set(value):
+        kept = sorted(set(default) - set(value)) if isinstance(default, dict) and isinstance(value, dict) else []
+        if kept:
             # vllm-node's own defaults inside a config object (structured_outputs_config: xgrammar, compact JSON)
             # stay for the fields engineArgs leaves out.
             value = {**default, **value}
             notes.append({"option": f"engineArgs.{key}", "applied": True, "value": value,
-                          "reason": f"vllm-node's defaults kept for the fields engineArgs.{key} leaves out "
-                                    f"({', '.join(sorted(set(default) - set(extra[key])))})"})
+                          "reason": f"vllm-node's defaults kept for the fields engineArgs.{key} leaves out ({', '.join(kept)})"})
         kwargs[key] = value
     names = engine_arg_names()
 
