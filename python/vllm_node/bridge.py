@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -162,14 +163,24 @@ class Engine:
 
         from . import internals
 
-        env = getattr(self.memory_plan, "env", None) or {}
+        fd, start_error = tempfile.mkstemp(prefix="vllm-node-start-")
+        os.close(fd)
+        env = {**(getattr(self.memory_plan, "env", None) or {}), bootstrap.START_ERROR_ENV: start_error}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # vLLM's processes are started inside LLM() and inherit it
         bootstrap.quiet_stat_lines()
         internals.fork_server_on = bool(getattr(self.memory_plan, "fork", False))  # held since __init__ when so
         try:
             self.llm = LLM(**kwargs)
+        except Exception as exc:
+            # vLLM's own error names only the failed process: the EngineCore wrote why (bootstrap.START_ERROR_ENV).
+            with open(start_error, encoding="utf-8") as f:
+                why = f.read().strip()
+            if why:
+                raise RuntimeError(f"vLLM's EngineCore failed to start: {why}") from exc
+            raise
         finally:
+            os.unlink(start_error)
             internals.fork_server_on = False
             for k, v in saved.items():
                 if v is None:

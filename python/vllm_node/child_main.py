@@ -59,7 +59,14 @@ def _compile_cache() -> None:
         pass
 
 
+def _report_start_failure() -> None:
+    from vllm_node import bootstrap
+
+    bootstrap.report_start_failure()
+
+
 if os.environ.get("VLLM_NODE_PARENT_PID"):
     _tie_to_parent()
     _stdout_to_stderr()
     _compile_cache()
+    _report_start_failure()

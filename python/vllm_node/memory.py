@@ -58,8 +58,10 @@ LARGE_CARD_BYTES = 70 * GiB
 # Activations and the sampler's buffers on the CPU backend, outside the KV cache and the weights.
 CPU_ACTIVATION_RESERVE = 512 * MiB
 # The weight offload that the INSUFFICIENT_GPU_MEMORY message offers is the bare minimum plus this much: vLLM's
-# profiled activations and CUDA graphs of a large model exceed the rough estimate below.
-OFFLOAD_HEADROOM_GIB = 2
+# profiled activations and CUDA graphs of a large model exceed the rough estimate below. 2 GiB served vLLM 0.26; on
+# vLLM 0.33 (H100, 2026-12-07) the 32B-fp8 shape at 14.4 GiB with the 24 GiB it gave left vLLM 0.54 GiB of KV cache
+# where one 8,192-token sequence needs 1.0 GiB, and the start failed: 1 GiB more.
+OFFLOAD_HEADROOM_GIB = 3
 # Rough peak activations for the pre-load check only (vLLM profiles the real value).
 ACTIVATION_ESTIMATE = 1 * GiB
 

@@ -1,5 +1,6 @@
 // The memory cap on the CPU backend: gpuMemoryGiB sizes the KV cache as the cap minus the weights; a model
-// that cannot fit is refused before loading with INSUFFICIENT_GPU_MEMORY, and the process can go on.
+// that cannot fit is refused before loading with INSUFFICIENT_GPU_MEMORY, and the process can go on; a KV cache that
+// vLLM's EngineCore refuses after loading gives the same code with vLLM's reason.
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
@@ -19,6 +20,13 @@ describe('memory cap on the CPU backend', () => {
     const err = await rejection(Engine.create(cpuOptions({ gpuMemoryGiB: 0.5, gpuMemoryUtilization: undefined, engineArgs: {} }), { configFile: false }));
     expect(err.code).toBe('INSUFFICIENT_GPU_MEMORY');
     expect(err.message).toMatch(/does not fit under the memory cap \(gpuMemoryGiB 0\.5\).*cpu_offload_gb/);
+  });
+
+  it("a KV cache vLLM finds too small: INSUFFICIENT_GPU_MEMORY with the EngineCore's own reason, and the process goes on", async () => {
+    // vLLM's EngineCore fails after loading; vLLM's own error says only "See root cause above".
+    const err = await rejection(Engine.create(cpuOptions({ engineArgs: { kv_cache_memory_bytes: 65536 } }), { configFile: false }));
+    expect(err.code).toBe('INSUFFICIENT_GPU_MEMORY');
+    expect(err.message).toMatch(/EngineCore failed to start: ValueError: No available memory for the cache blocks/);
   });
 
   it('sizes the KV cache from an absolute cap, reports it, and serves', async () => {
