@@ -60,9 +60,13 @@ def _compile_cache() -> None:
 
 
 def _report_start_failure() -> None:
-    from vllm_node import bootstrap
+    """Why this EngineCore failed to start, for the engine's error (bootstrap.report_start_failure)."""
+    try:
+        from vllm_node import bootstrap
 
-    bootstrap.report_start_failure()
+        bootstrap.report_start_failure()
+    except Exception:  # noqa: BLE001 - then the error is vLLM's own "See root cause above"
+        pass
 
 
 if os.environ.get("VLLM_NODE_PARENT_PID"):
