@@ -74,9 +74,11 @@ export class Engine implements AsyncDisposable, TextGenerator {
 
   /**
    * Starts vLLM with the given options over YAML/env/defaults (see README, Configuration). Resolves when the
-   * model is loaded; rejects with MODEL_LOAD_FAILED, UNSUPPORTED_SETTING, INVALID_OPTIONS or PYTHON_NOT_FOUND,
-   * or ENGINE_CLOSED when `signal` aborts the start. Concurrent calls each get their own engine; vLLM starts
-   * them one at a time.
+   * model is loaded; rejects with INVALID_OPTIONS, MODEL_NOT_FOUND, UNSUPPORTED_SETTING, VLLM_VERSION_UNSUPPORTED,
+   * INSUFFICIENT_GPU_MEMORY (the model cannot fit under the memory cap, or vLLM found too little memory for one
+   * sequence's KV cache), MODEL_LOAD_FAILED or PYTHON_NOT_FOUND, or ENGINE_CLOSED when `signal` aborts the start. Where
+   * vLLM's EngineCore failed to start, the message carries the exception it logged. Concurrent calls each get their
+   * own engine; vLLM starts them one at a time.
    */
   static async create(options: Partial<EngineOptionsInput> = {}, createOptions: CreateOptions = {}): Promise<Engine> {
     const stack = new Error().stack;
