@@ -24,17 +24,19 @@ class _OwnEnvFilter(logging.Filter):
         return not (msg.startswith("Unknown vLLM environment variable") and args and str(args[0]).startswith("VLLM_NODE_"))
 
 
-# An EngineCore that fails to start logs why ("EngineCore failed to start.", with the exception) and exits, and its
-# parent raises only "Engine core initialization failed. See root cause above". Installed in each EngineCore
-# (child_main, fork_server._run_in_env), this filter appends the exception to the file that the starting engine names
-# in START_ERROR_ENV (bridge.Engine._start), so that the engine's error says why. A file already removed stays removed.
-# A filter, not a handler: vLLM's logging set-up at import clears the handlers of loggers under "vllm", not filters.
-START_ERROR_ENV = "VLLM_NODE_START_ERROR_FILE"
+# An EngineCore that fails logs why ("EngineCore failed to start." or "EngineCore encountered a fatal error.", with the
+# exception) and exits, and the engine's process learns only that it did: vLLM raises "Engine core initialization
+# failed. See root cause above", or EngineDeadError. Installed in each EngineCore (child_main,
+# fork_server._run_in_env), this filter appends the exception to the file that the engine names in CORE_ERROR_ENV
+# for its life (bridge.Engine: a /proc/PID/fd path, so the file ends with the engine's process), so that its error says
+# why. A path that no longer opens is left alone. A filter, not a handler: vLLM's logging set-up at import clears the
+# handlers of the loggers under "vllm", not their filters.
+CORE_ERROR_ENV = "VLLM_NODE_CORE_ERROR_FILE"
 
 
-class _StartFailure(logging.Filter):
+class _CoreFailure(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        path = os.environ.get(START_ERROR_ENV)
+        path = os.environ.get(CORE_ERROR_ENV)
         exc = record.exc_info[1] if record.exc_info else None
         if path and exc is not None and record.levelno >= logging.ERROR:
             try:
@@ -45,11 +47,11 @@ class _StartFailure(logging.Filter):
         return True
 
 
-def report_start_failure() -> None:
-    """In an EngineCore, before vLLM's code runs: its start failure reaches the engine's error (START_ERROR_ENV)."""
+def report_core_failure() -> None:
+    """In an EngineCore, before vLLM's code runs: why it fails reaches the engine's error (CORE_ERROR_ENV)."""
     core_logger = logging.getLogger("vllm.v1.engine.core")
-    if not any(isinstance(f, _StartFailure) for f in core_logger.filters):
-        core_logger.addFilter(_StartFailure())
+    if not any(isinstance(f, _CoreFailure) for f in core_logger.filters):
+        core_logger.addFilter(_CoreFailure())
 
 
 def set_log_level(level: str | None) -> None:

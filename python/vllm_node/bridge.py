@@ -103,6 +103,7 @@ class Engine:
         self.reasoner = None  # reasoning.Reasoner with the engine option reasoningParser
         self.grammar_in_reasoning = False  # vLLM's structured_outputs_config.enable_in_reasoning, as it started
         self._holds_fork_server = False
+        self._core_error: int | None = None  # a descriptor of the file the EngineCore writes why it failed to (bootstrap.CORE_ERROR_ENV)
         self._stop = threading.Event()
         options = json.loads(options_json)
         try:
@@ -163,9 +164,12 @@ class Engine:
 
         from . import internals
 
-        fd, start_error = tempfile.mkstemp(prefix="vllm-node-start-")
-        os.close(fd)
-        env = {**(getattr(self.memory_plan, "env", None) or {}), bootstrap.START_ERROR_ENV: start_error}
+        # A file with no name, reached by the EngineCore through this process's descriptor: it ends with this process,
+        # however that ends, and nothing is left in the temp folder.
+        fd, path = tempfile.mkstemp(prefix="vllm-node-core-")
+        os.unlink(path)
+        self._core_error = fd
+        env = {**(getattr(self.memory_plan, "env", None) or {}), bootstrap.CORE_ERROR_ENV: f"/proc/{os.getpid()}/fd/{fd}"}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # vLLM's processes are started inside LLM() and inherit it
         bootstrap.quiet_stat_lines()
@@ -173,14 +177,12 @@ class Engine:
         try:
             self.llm = LLM(**kwargs)
         except Exception as exc:
-            # vLLM's own error names only the failed process: the EngineCore wrote why (bootstrap.START_ERROR_ENV).
-            with open(start_error, encoding="utf-8") as f:
-                why = f.read().strip()
+            # vLLM's own error names only the failed process: the EngineCore wrote why (bootstrap.CORE_ERROR_ENV).
+            why = self._core_failure()
             if why:
                 raise RuntimeError(f"vLLM's EngineCore failed to start: {why}") from exc
             raise
         finally:
-            os.unlink(start_error)
             internals.fork_server_on = False
             for k, v in saved.items():
                 if v is None:
@@ -231,7 +233,7 @@ class Engine:
             elif op == "call":
                 self._call(cmd, events)
         if self.dead is not None:
-            events.append({"t": "fatal", **_error("ENGINE_DIED", self.dead)})
+            events.append({"t": "fatal", **_error("ENGINE_DIED", self.dead, **self._core_failure_note(self.dead))})
             self.shutdown()
             return json.dumps(events), False, False
         if closing:
@@ -242,7 +244,7 @@ class Engine:
             try:
                 outputs = self.engine.step()
             except Exception as exc:  # noqa: BLE001 - EngineDeadError and anything else from the core
-                events.append({"t": "fatal", **_error("ENGINE_DIED", exc)})
+                events.append({"t": "fatal", **_error("ENGINE_DIED", exc, **self._core_failure_note(exc))})
                 self.shutdown()
                 return json.dumps(events), False, False
             for out in outputs:
@@ -322,6 +324,18 @@ class Engine:
             event["metrics"] = requests.metrics(out)
         return event
 
+    def _core_failure(self) -> str:
+        """What the EngineCore logged as it failed (bootstrap.CORE_ERROR_ENV), or ""."""
+        try:
+            return os.pread(self._core_error, 1 << 16, 0).decode("utf-8", "replace").strip()
+        except (OSError, TypeError):
+            return ""
+
+    def _core_failure_note(self, exc: BaseException) -> dict[str, str]:
+        """The error's message with what the EngineCore logged as it died, where it logged something."""
+        why = self._core_failure()
+        return {"message": f"{exc or type(exc).__name__} (the EngineCore logged: {why})"} if why else {}
+
     def _watch_core(self) -> None:
         """vLLM marks the client dead when its EngineCore process exits, but a step() already waiting on the
         output queue would wait forever: wake it with the error so pending requests fail within a second."""
@@ -384,6 +398,9 @@ class Engine:
             fork_server.release()
 
     def _release(self) -> None:
+        if self._core_error is not None:
+            os.close(self._core_error)
+            self._core_error = None
         self.llm = None
         self.engine = None
         self._release_fork_server()

@@ -59,12 +59,12 @@ def _compile_cache() -> None:
         pass
 
 
-def _report_start_failure() -> None:
-    """Why this EngineCore failed to start, for the engine's error (bootstrap.report_start_failure)."""
+def _report_core_failure() -> None:
+    """Why this EngineCore fails, for the engine's error (bootstrap.report_core_failure)."""
     try:
         from vllm_node import bootstrap
 
-        bootstrap.report_start_failure()
+        bootstrap.report_core_failure()
     except Exception:  # noqa: BLE001 - then the error is vLLM's own "See root cause above"
         pass
 
@@ -73,4 +73,4 @@ if os.environ.get("VLLM_NODE_PARENT_PID"):
     _tie_to_parent()
     _stdout_to_stderr()
     _compile_cache()
-    _report_start_failure()
+    _report_core_failure()

@@ -149,7 +149,7 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
         os.environ["VLLM_NODE_PARENT_PID"] = own_parent
     from . import bootstrap
 
-    bootstrap.report_start_failure()
+    bootstrap.report_core_failure()
     if env.get("VLLM_LOGGING_LEVEL"):
         bootstrap.set_log_level(env["VLLM_LOGGING_LEVEL"])  # vLLM was imported with the fork server's level
     return target(*args, **kwargs)

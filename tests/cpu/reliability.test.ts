@@ -7,6 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, VllmError } from '../../src/index.js';
 import { cpuOptions } from '../helpers/models.js';
 
+// The fault test ships a function into the EngineCore (collective_rpc), which vLLM allows only with this set before
+// the engine's Python starts.
+process.env.VLLM_ALLOW_INSECURE_SERIALIZATION = '1';
 const noConfig = { configFile: false as const };
 let engine: Engine;
 
@@ -112,6 +115,15 @@ describe('reliability on the CPU engine', () => {
     engine = await Engine.create(cpuOptions({ trustRemoteCode: false }), noConfig);
     expect(engine.info.trustRemoteCode).toBe(false);
     expect(await engine.generate('alive again', { maxTokens: 3 })).toBeTypeOf('string');
+  });
+
+  it('an exception inside the EngineCore: calls reject with ENGINE_DIED carrying what the EngineCore logged', async () => {
+    await engine.call('break_engine_core');
+    const err = await engine.generate('the next step fails', { maxTokens: 4 }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(VllmError);
+    expect((err as VllmError).code).toBe('ENGINE_DIED');
+    expect((err as VllmError).message).toMatch(/the EngineCore logged: RuntimeError: .*injected fault: the model step failed/);
+    await engine.close();
   });
 
   afterAll(async () => {

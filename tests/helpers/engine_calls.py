@@ -90,6 +90,24 @@ def _gpu_memory(engine: Any) -> list[dict[str, Any]]:
     return engine.llm.collective_rpc(_worker_memory)
 
 
+def _fail_next_step(worker: Any) -> int:
+    """Runs in the engine's worker (collective_rpc): the next model step raises, as a GPU fault would, and the
+    EngineCore dies of it."""
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("injected fault: the model step failed")
+
+    worker.execute_model = fail
+    return os.getpid()
+
+
+def _break_engine_core(engine: Any) -> list[int]:
+    """The EngineCore dies of an exception at its next step (reliability.test.ts). Needs
+    VLLM_ALLOW_INSECURE_SERIALIZATION=1, as gpu_memory does."""
+    if os.environ.get("VLLM_ALLOW_INSECURE_SERIALIZATION") != "1":
+        raise CallError("INVALID_REQUEST", "break_engine_core needs VLLM_ALLOW_INSECURE_SERIALIZATION=1 in the environment")
+    return engine.llm.collective_rpc(_fail_next_step)
+
+
 _armed: set[str] = set()
 
 
@@ -119,6 +137,7 @@ def _refuse_budget_with_grammar(engine: Any, on: bool) -> bool:
 HOOKS = {"speculative_output": _speculative_output}
 
 METHODS = {
+    "break_engine_core": _break_engine_core,
     "arm_speculative_mismatch": _arm_speculative_mismatch,
     "reference_generate": _reference_generate,
     "in_flight": _in_flight,

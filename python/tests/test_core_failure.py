@@ -1,4 +1,4 @@
-"""Why an EngineCore failed to start reaches the engine's error (bootstrap.START_ERROR_ENV)."""
+"""Why an EngineCore failed (to start, or later) reaches the engine's error (bootstrap.CORE_ERROR_ENV)."""
 import logging
 
 from vllm_node import bootstrap
@@ -14,9 +14,9 @@ def _fail(logger: logging.Logger, text: str) -> None:
 def test_the_exception_goes_to_the_named_file_once_and_never_recreates_it(tmp_path, monkeypatch):
     path = tmp_path / "start-error"
     path.write_text("")
-    monkeypatch.setenv(bootstrap.START_ERROR_ENV, str(path))
-    bootstrap.report_start_failure()
-    bootstrap.report_start_failure()  # installed once
+    monkeypatch.setenv(bootstrap.CORE_ERROR_ENV, str(path))
+    bootstrap.report_core_failure()
+    bootstrap.report_core_failure()  # installed once
     core = logging.getLogger("vllm.v1.engine.core")
     _fail(core, "No available memory for the cache blocks")
     assert path.read_text() == "ValueError: No available memory for the cache blocks\n"
@@ -31,8 +31,8 @@ def test_survives_a_logging_set_up_like_vllms(tmp_path, monkeypatch):
 
     path = tmp_path / "start-error"
     path.write_text("")
-    monkeypatch.setenv(bootstrap.START_ERROR_ENV, str(path))
-    bootstrap.report_start_failure()
+    monkeypatch.setenv(bootstrap.CORE_ERROR_ENV, str(path))
+    bootstrap.report_core_failure()
     logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
                                "loggers": {"vllm": {"level": "WARNING", "propagate": False}}})
     _fail(logging.getLogger("vllm.v1.engine.core"), "after set-up")
