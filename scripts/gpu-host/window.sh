@@ -14,6 +14,8 @@
 #   manager     tests/gpu/model-manager.test.ts
 #   budget      tests/gpu/model-manager-budget.test.ts (issue 24: the card sampled every 250 ms, every sample <= cap)
 #   memory      tests/gpu/memory.test.ts
+#   gpubench    bench/gpu.mjs on the 4B shape (scripts/gpu-host/run.sh bench: Python LLM.generate, Node, vllm serve +
+#               openai, streaming TTFT, single 50-token latency, switch time; issue 23's bench on the newest vLLM)
 # Run when named (not in the default), issue 26 item 5, GPU faults:
 #   deterministic  tests/gpu/deterministic.test.ts (issue 26, items 1-2): deterministic: true + cacheDir on the 4B
 #               shape (bf16, compiled): a seeded sampled request alone and inside batches of 64 in other orders gives
@@ -81,6 +83,7 @@ for step in ${steps//,/ }; do
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
     budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
+    gpubench) bash scripts/gpu-host/run.sh bench > "$out/gpubench.log" 2>&1; cp /tmp/vllm-node-bench.log "$out/gpubench-full.log" 2>/dev/null ;;
     deterministic) gpu_test tests/gpu/deterministic.test.ts deterministic ;;
     faults) gpu_test tests/gpu/faults.test.ts faults ;;
     cachewarm)
