@@ -35,7 +35,8 @@
 #               per-request stats and Prometheus recording off, as plain LLM has them), gap-ref (plain, node, ref only: no
 #               third engine start), gap-own (no GAP_KV_BYTES: each engine sizes its own KV cache, as users run it; (e) is
 #               vllm-node with the cap's fraction but worker_extension_cls=vllm_node.worker.NoExtension, so no allocator
-#               bound: node < plain with e = node puts the cost on the reserve's KV cache, e = plain on the bound);
+#               bound: node < plain with e = node puts the cost on the reserve's KV cache, e = plain on the bound),
+#               own-node and own-alt (the same, two engines at a time: for GAP_GPU_MEM=0.44, where three do not fit);
 #               GAP_RUNS picks them (default split)
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
@@ -115,6 +116,9 @@ for step in ${steps//,/ }; do
           ref) extra=("${same_kv[@]}" --paths plain,node,ref) ;;
           # Each engine sizes its own KV cache, as users run it; alt keeps the cap's fraction without the bound.
           own) extra=(--paths plain,node,alt --alt-engine-arg worker_extension_cls=vllm_node.worker.NoExtension) ;;
+          # The same two at a time, for shares where three engines do not fit the card (0.44: own-node, then own-alt).
+          own-node) extra=(--paths plain,node) ;;
+          own-alt) extra=(--paths plain,alt --alt-engine-arg worker_extension_cls=vllm_node.worker.NoExtension) ;;
           *) echo "unknown gap run $run" >> "$out/gap.log"; continue ;;
         esac
         log "gap $run"
