@@ -98,6 +98,9 @@ const pathIds = o.paths.split(',').filter(Boolean);
 for (const p of pathIds) if (!['plain', 'node', 'serve', 'ref', 'alt'].includes(p)) throw new Error(`--paths: unknown path ${p}`);
 // Paths that run inside Node's process, beside the node path's engine: the card shows one figure for them all (b's).
 const IN_NODE_PROCESS = { ref: ' (= b)', alt: ' (= b: both engines)' };
+// ref and alt run in this Node process: with node among the paths, the card figure is node's (both engines); alone
+// (e.g. --paths plain,alt), alt is measured as its own root.
+const sharesNode = (id) => id in IN_NODE_PROCESS && pathIds.includes('node');
 // Engines whose card memory a path's figure holds: with alt, Node's process (b's figure) holds two, each under the cap.
 const enginesIn = (id) => (id === 'node' && pathIds.includes('alt') ? 2 : 1);
 const overCap = (id, mib, cap) => mib > cap * enginesIn(id);
@@ -398,7 +401,7 @@ async function startPaths() {
     try {
       const info = await path.start();
       paths[id] = path;
-      if (!(id in IN_NODE_PROCESS)) roots.set(info.pid, id);
+      if (!sharesNode(id)) roots.set(info.pid, id);
       result.paths[id] = { label: LABEL[id], ...info };
       result.vllmVersion ??= info.vllmVersion;
       log(`${id} ready in ${info.startSeconds.toFixed(1)} s${info.kvCacheTokens ? `, KV cache ${fmt(info.kvCacheTokens)} tokens` : ''}`);
@@ -466,7 +469,7 @@ async function runWorkload(name) {
         const sorted = batches.map((b) => b.seconds).sort((a, b) => a - b);
         entry.paths[id].rounds.push({ round: r, seconds, outputTokens: tokens, requests, tokPerS: tokens / seconds, batchSecondsMedian: sorted[Math.floor(sorted.length / 2)], batchSeconds: batches.map((b) => +b.seconds.toFixed(4)) });
         const mem = cardMemory(roots);
-        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[id in IN_NODE_PROCESS ? 'node' : id] ?? 0);
+        if (mem) entry.paths[id].memoryMiB.push(mem.byPath[sharesNode(id) ? 'node' : id] ?? 0);
         log(`${name} round ${r + 1}/${rounds} ${id}: ${(tokens / seconds).toFixed(0)} tok/s (${seconds.toFixed(2)} s, ${tokens} tokens)`);
       } catch (err) {
         await fail(id, err);
@@ -529,7 +532,7 @@ function markdown() {
     for (const [id, p] of Object.entries(w.paths)) {
       const t = p.tokPerS;
       const cap = r.memoryAfterStart?.cardTotalMiB ? a.gpu_memory_utilization * r.memoryAfterStart.cardTotalMiB : null;
-      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${IN_NODE_PROCESS[id] ?? `${enginesIn(id) > 1 ? ' (b and e)' : ''}${cap && overCap(id, p.memoryMaxMiB, cap) ? ' **over cap**' : ''}`}` : 'n/a';
+      const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${(sharesNode(id) && IN_NODE_PROCESS[id]) || `${enginesIn(id) > 1 ? ' (b and e)' : ''}${cap && overCap(id, p.memoryMaxMiB, cap) ? ' **over cap**' : ''}`}` : 'n/a';
       lines.push(t
         ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${mem} |`
         : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);

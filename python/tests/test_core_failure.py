@@ -1,39 +1,56 @@
 """Why an EngineCore failed (to start, or later) reaches the engine's error (bootstrap.CORE_ERROR_ENV)."""
 import logging
+import logging.config
+import os
+
+import pytest
 
 from vllm_node import bootstrap
 
 
-def _fail(logger: logging.Logger, text: str) -> None:
+@pytest.fixture
+def core(tmp_path, monkeypatch):
+    """The EngineCore's logger with vllm-node's filter writing to a fresh file; the logger as it was afterwards."""
+    logger = logging.getLogger(bootstrap.CORE_LOGGER)
+    vllm = logging.getLogger("vllm")
+    saved = (list(logger.filters), logger.__dict__.get("isEnabledFor"), vllm.level, vllm.propagate, list(vllm.handlers))
+    path = tmp_path / "core-error"
+    path.write_text("")
+    monkeypatch.setenv(bootstrap.CORE_ERROR_ENV, str(path))
+    bootstrap.report_core_failure()
+    yield logger, path
+    for f in logger.filters:
+        if isinstance(f, bootstrap._CoreFailure) and f.fd is not None:
+            os.close(f.fd)
+    logger.filters[:] = saved[0]
+    if saved[1] is None:
+        logger.__dict__.pop("isEnabledFor", None)
+    vllm.setLevel(saved[2])
+    vllm.propagate = saved[3]
+    vllm.handlers[:] = saved[4]
+
+
+def _fail(logger: logging.Logger, text: str, msg: str = "EngineCore failed to start.") -> None:
     try:
         raise ValueError(text)
     except ValueError:
-        logger.exception("EngineCore failed to start.")
+        logger.exception(msg)
 
 
-def test_the_exception_goes_to_the_named_file_once_and_never_recreates_it(tmp_path, monkeypatch):
-    path = tmp_path / "start-error"
-    path.write_text("")
-    monkeypatch.setenv(bootstrap.CORE_ERROR_ENV, str(path))
-    bootstrap.report_core_failure()
+def test_the_failure_goes_to_the_named_file_and_other_errors_do_not(core):
+    logger, path = core
     bootstrap.report_core_failure()  # installed once
-    core = logging.getLogger("vllm.v1.engine.core")
-    _fail(core, "No available memory for the cache blocks")
+    assert sum(isinstance(f, bootstrap._CoreFailure) for f in logger.filters) == 1
+    _fail(logger, "bad request", msg="Unexpected error pre-processing request %s")
+    _fail(logger, "No available memory for the cache blocks")
     assert path.read_text() == "ValueError: No available memory for the cache blocks\n"
-    path.unlink()  # the engine read it and removed it
-    _fail(core, "a later fatal error")
-    assert not path.exists()
 
 
-def test_survives_a_logging_set_up_like_vllms(tmp_path, monkeypatch):
-    # vLLM configures "vllm" with dictConfig at import, which clears the handlers of the loggers under it.
-    import logging.config
-
-    path = tmp_path / "start-error"
-    path.write_text("")
-    monkeypatch.setenv(bootstrap.CORE_ERROR_ENV, str(path))
-    bootstrap.report_core_failure()
+def test_passes_vllms_critical_level_and_its_logging_set_up(core):
+    # vLLM configures "vllm" with dictConfig at import (clearing the handlers of the loggers under it) and its level
+    # from VLLM_LOGGING_LEVEL, which logLevel 'critical' sets to CRITICAL.
+    logger, path = core
     logging.config.dictConfig({"version": 1, "disable_existing_loggers": False,
-                               "loggers": {"vllm": {"level": "WARNING", "propagate": False}}})
-    _fail(logging.getLogger("vllm.v1.engine.core"), "after set-up")
+                               "loggers": {"vllm": {"level": "CRITICAL", "propagate": False}}})
+    _fail(logger, "after set-up", msg="EngineCore encountered a fatal error.")
     assert path.read_text() == "ValueError: after set-up\n"

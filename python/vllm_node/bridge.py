@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -164,12 +163,14 @@ class Engine:
 
         from . import internals
 
-        # A file with no name, reached by the EngineCore through this process's descriptor: it ends with this process,
-        # however that ends, and nothing is left in the temp folder.
-        fd, path = tempfile.mkstemp(prefix="vllm-node-core-")
-        os.unlink(path)
-        self._core_error = fd
-        env = {**(getattr(self.memory_plan, "env", None) or {}), bootstrap.CORE_ERROR_ENV: f"/proc/{os.getpid()}/fd/{fd}"}
+        env = dict(getattr(self.memory_plan, "env", None) or {})
+        # A file with no name in memory, reached by the EngineCore through this process's descriptor: it ends with this
+        # process, however that ends. Only a diagnostic: without it, vLLM's own errors stand.
+        try:
+            self._core_error = os.memfd_create("vllm-node-core-error", os.MFD_CLOEXEC)
+            env[bootstrap.CORE_ERROR_ENV] = f"/proc/{os.getpid()}/fd/{self._core_error}"
+        except (OSError, AttributeError):
+            self._core_error = None
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)  # vLLM's processes are started inside LLM() and inherit it
         bootstrap.quiet_stat_lines()
@@ -334,7 +335,7 @@ class Engine:
     def _core_failure_note(self, exc: BaseException) -> dict[str, str]:
         """The error's message with what the EngineCore logged as it died, where it logged something."""
         why = self._core_failure()
-        return {"message": f"{exc or type(exc).__name__} (the EngineCore logged: {why})"} if why else {}
+        return {"message": f"{str(exc) or type(exc).__name__} (the EngineCore logged: {why})"} if why else {}
 
     def _watch_core(self) -> None:
         """vLLM marks the client dead when its EngineCore process exits, but a step() already waiting on the

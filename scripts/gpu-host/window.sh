@@ -84,7 +84,10 @@ for step in ${steps//,/ }; do
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
     budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
-    gpubench) bash scripts/gpu-host/run.sh bench > "$out/gpubench.log" 2>&1; cp /tmp/vllm-node-bench.log "$out/gpubench-full.log" 2>/dev/null ;;
+    gpubench)
+      rm -f /tmp/vllm-node-bench.log
+      bash scripts/gpu-host/run.sh bench > "$out/gpubench.log" 2>&1; rc=$?
+      cp /tmp/vllm-node-bench.log "$out/gpubench-full.log" 2>/dev/null; (exit $rc) ;;
     deterministic) gpu_test tests/gpu/deterministic.test.ts deterministic ;;
     faults) gpu_test tests/gpu/faults.test.ts faults ;;
     cachewarm)
