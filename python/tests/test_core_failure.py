@@ -13,18 +13,21 @@ def core(tmp_path, monkeypatch):
     """The EngineCore's logger with vllm-node's filter writing to a fresh file; the logger as it was afterwards."""
     logger = logging.getLogger(bootstrap.CORE_LOGGER)
     vllm = logging.getLogger("vllm")
+    worker = logging.getLogger("vllm.v1.executor.multiproc_executor")
     saved = (list(logger.filters), logger.__dict__.get("isEnabledFor"), vllm.level, vllm.propagate, list(vllm.handlers))
     path = tmp_path / "core-error"
     path.write_text("")
     monkeypatch.setenv(bootstrap.CORE_ERROR_ENV, str(path))
     bootstrap.report_core_failure()
     yield logger, path
-    for f in logger.filters:
-        if isinstance(f, bootstrap._CoreFailure) and f.fd is not None:
-            os.close(f.fd)
+    if bootstrap._CoreFailure.fd is not None:
+        os.close(bootstrap._CoreFailure.fd)
+        bootstrap._CoreFailure.fd = None
     logger.filters[:] = saved[0]
     if saved[1] is None:
         logger.__dict__.pop("isEnabledFor", None)
+    worker.filters[:] = [f for f in worker.filters if not isinstance(f, bootstrap._CoreFailure)]
+    worker.__dict__.pop("isEnabledFor", None)
     vllm.setLevel(saved[2])
     vllm.propagate = saved[3]
     vllm.handlers[:] = saved[4]
@@ -43,7 +46,8 @@ def test_the_failure_goes_to_the_named_file_and_other_errors_do_not(core):
     assert sum(isinstance(f, bootstrap._CoreFailure) for f in logger.filters) == 1
     _fail(logger, "bad request", msg="Unexpected error pre-processing request %s")
     _fail(logger, "No available memory for the cache blocks")
-    assert path.read_text() == "ValueError: No available memory for the cache blocks\n"
+    _fail(logging.getLogger("vllm.v1.executor.multiproc_executor"), "a broken checkpoint", msg="WorkerProc failed to start.")
+    assert path.read_text() == "ValueError: No available memory for the cache blocks\nValueError: a broken checkpoint\n"
 
 
 def test_passes_vllms_critical_level_and_its_logging_set_up(core):

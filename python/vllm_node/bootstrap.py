@@ -26,48 +26,50 @@ class _OwnEnvFilter(logging.Filter):
 
 # An EngineCore that fails logs why ("EngineCore failed to start." or "EngineCore encountered a fatal error.", with the
 # exception) and exits, and the engine's process learns only that it did: vLLM raises "Engine core initialization
-# failed. See root cause above", or EngineDeadError. Installed in each EngineCore (child_main,
-# fork_server._run_in_env), this filter writes that exception to the file that the engine names in CORE_ERROR_ENV for
-# its life (bridge.Engine: a /proc/PID/fd path to a file with no name, so it ends with the engine's process), opened
-# once here, so that the engine's error says why. A filter, not a handler: vLLM's logging set-up at import clears the
-# handlers of the loggers under "vllm", not their filters. The two records pass whatever vLLM's log level (logLevel
-# 'critical' included); vLLM's handlers still apply their own level, so nothing more is printed.
+# failed. See root cause above", or EngineDeadError. A worker process of vLLM's multiprocess executor (the CPU backend,
+# tensor parallelism) does the same one level down ("WorkerProc failed to start."), and its EngineCore then names only
+# the failed worker. Installed in each of those processes (child_main, fork_server._run_in_env), this filter writes
+# those exceptions to the file that the engine names in CORE_ERROR_ENV for its life (bridge.Engine: a /proc/PID/fd
+# path to a file with no name, so it ends with the engine's process), opened once here, so that the engine's error
+# says why. A filter, not a handler: vLLM's logging set-up at import clears the handlers of the loggers under "vllm",
+# not their filters. These records pass whatever vLLM's log level (logLevel 'critical' included); vLLM's handlers still
+# apply their own level, so nothing more is printed.
 CORE_ERROR_ENV = "VLLM_NODE_CORE_ERROR_FILE"
 CORE_LOGGER = "vllm.v1.engine.core"
-_CORE_FAILURES = frozenset({"EngineCore failed to start.", "EngineCore encountered a fatal error."})
+_FAILURES = {
+    CORE_LOGGER: frozenset({"EngineCore failed to start.", "EngineCore encountered a fatal error."}),
+    "vllm.v1.executor.multiproc_executor": frozenset({"WorkerProc failed to start.", "WorkerProc failed."}),
+}
 
 
 class _CoreFailure(logging.Filter):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fd: int | None = None
+    fd: int | None = None  # one for the process, shared by the loggers it filters
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if self.fd is not None and exc is not None and record.msg in _CORE_FAILURES:
+        if _CoreFailure.fd is not None and exc is not None and record.msg in _FAILURES.get(record.name, ()):
             try:
-                os.write(self.fd, f"{type(exc).__name__}: {exc}\n".encode("utf-8", "replace"))
+                os.write(_CoreFailure.fd, f"{type(exc).__name__}: {exc}\n".encode("utf-8", "replace"))
             except OSError:
                 pass
         return True
 
 
 def report_core_failure() -> None:
-    """In an EngineCore, before vLLM's code runs: why it fails reaches its engine's error (CORE_ERROR_ENV)."""
-    core_logger = logging.getLogger(CORE_LOGGER)
-    failure = next((f for f in core_logger.filters if isinstance(f, _CoreFailure)), None)
-    if failure is None:
-        failure = _CoreFailure()
-        core_logger.addFilter(failure)
-        enabled = core_logger.isEnabledFor
-        core_logger.isEnabledFor = lambda level: level == logging.ERROR or enabled(level)  # type: ignore[method-assign]
-    if failure.fd is not None:  # a forked EngineCore: the fork server's filter, for this engine's file
-        os.close(failure.fd)
-        failure.fd = None
+    """In an EngineCore or a worker, before vLLM's code runs: why it fails reaches its engine's error (CORE_ERROR_ENV)."""
+    for name in _FAILURES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _CoreFailure) for f in logger.filters):
+            logger.addFilter(_CoreFailure())
+            enabled = logger.isEnabledFor
+            logger.isEnabledFor = lambda level, enabled=enabled: level == logging.ERROR or enabled(level)  # type: ignore[method-assign]
+    if _CoreFailure.fd is not None:  # a forked EngineCore: the fork server's file, replaced by this engine's
+        os.close(_CoreFailure.fd)
+        _CoreFailure.fd = None
     path = os.environ.get(CORE_ERROR_ENV)
     if path:
         try:
-            failure.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+            _CoreFailure.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
         except OSError:
             pass
 

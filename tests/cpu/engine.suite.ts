@@ -1,6 +1,6 @@
 // The foundation, end to end against the real vLLM CPU engine and the tiny Qwen3-shaped model (the run's shared
 // engine; closing an engine with requests in flight is tests/cpu/lifecycle.test.ts's).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
 import { rejection } from '../helpers/errors.js';
-import { cpuOptions } from '../helpers/models.js';
+import { cpuOptions, requireModel } from '../helpers/models.js';
 import { cpuEngine } from '../helpers/shared-engine.js';
 
 const noConfig = { configFile: false as const };
@@ -22,6 +22,15 @@ describe('embedded engine on the CPU', () => {
     expect(err.code).toBe('MODEL_LOAD_FAILED');
     expect(err.pyType).toBeTruthy();
     expect(err.pythonTraceback).toContain('Traceback');
+  });
+
+  it("a checkpoint the worker cannot read: MODEL_LOAD_FAILED with the worker's own exception, not vLLM's 'see above'", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vllm-node-broken-checkpoint-'));
+    for (const f of readdirSync(requireModel())) if (f !== 'model.safetensors') copyFileSync(join(requireModel(), f), join(dir, f));
+    writeFileSync(join(dir, 'model.safetensors'), readFileSync(join(requireModel(), 'model.safetensors')).subarray(0, 4096));
+    const err = await rejection(Engine.create(cpuOptions({ model: dir }), noConfig));
+    expect(err.code).toBe('MODEL_LOAD_FAILED');
+    expect(err.message).toMatch(/vLLM's EngineCore failed to start: SafetensorError: Error while deserializing header/);
   });
 
   it('fp8 on the CPU is refused clearly instead of silently changed', async () => {
