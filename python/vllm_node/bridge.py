@@ -326,10 +326,12 @@ class Engine:
         return event
 
     def _core_failure(self) -> str:
-        """What the EngineCore logged as it failed (bootstrap.CORE_ERROR_ENV), or ""."""
+        """What the EngineCore (or its workers) logged as it failed (bootstrap.CORE_ERROR_ENV), or ""."""
+        if self._core_error is None:  # no file: memfd missing, or the engine already released
+            return ""
         try:
             return os.pread(self._core_error, 1 << 16, 0).decode("utf-8", "replace").strip()
-        except (OSError, TypeError):
+        except OSError:
             return ""
 
     def _core_failure_note(self, exc: BaseException) -> dict[str, str]:
