@@ -29,6 +29,7 @@ def plan(options: dict[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
     why_not = internals.fork_engine_core()
     notes.append({"option": "fastStart", "applied": why_not is None, "value": "fork server",
                   "reason": "the EngineCore is forked from vllm-node's fork server, which has vLLM's engine core imported "
-                            "(the first engine of the process starts it)" if why_not is None else
+                            "(the first engine of the process starts it); on the CPU its worker is forked from it, as vLLM does "
+                            "by default there" if why_not is None else
                             f"the EngineCore is spawned: {why_not}"})
     return why_not is None, notes

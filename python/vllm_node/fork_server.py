@@ -147,6 +147,13 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
     os.environ.update(env)
     if own_parent:
         os.environ["VLLM_NODE_PARENT_PID"] = own_parent
+    from vllm.platforms import current_platform
+
+    if current_platform.is_cpu():
+        # vLLM's default on the CPU (VLLM_WORKER_MULTIPROC_METHOD=fork): the worker is forked from this EngineCore,
+        # which has vLLM imported, instead of spawned (a fresh Python importing torch and vLLM again, ~5 s of CPU
+        # per start). The worker inherits this process's set-up below; vLLM's death pipe ends it with the EngineCore.
+        os.environ["VLLM_WORKER_MULTIPROC_METHOD"] = "fork"
     from . import bootstrap
 
     bootstrap.report_core_failure()

@@ -27,7 +27,9 @@ describe('streaming', () => {
 
   it('64 concurrent streams each equal their non-streamed twin', async () => {
     const prompts = Array.from({ length: 64 }, (_, i) => `Posting ${i}: engineer wanted`);
-    const opts = (i: number) => ({ maxTokens: 12, temperature: 0.7, seed: i });
+    // Seeded sampling without top-p: vLLM's CPU sampler sorts the whole vocabulary for top-p, which was two thirds of
+    // this test's time; what is compared (a stream against its non-streamed twin) is the same.
+    const opts = (i: number) => ({ maxTokens: 12, temperature: 0.7, topP: 1, seed: i });
     const [streams, wholes] = await Promise.all([
       Promise.all(prompts.map((p, i) => collect(engine.stream(p, opts(i))))),
       Promise.all(prompts.map((p, i) => engine.generateDetailed(p, opts(i)))),
