@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s s in)\n' "$*" "$SECONDS"; }
 step "Python venv with vLLM"
 bash scripts/setup-python.sh
 step "npm packages"

@@ -10,7 +10,7 @@ cd "$ROOT"
 OLDEST="$ROOT/.venv-oldest"
 offline() { bash scripts/offline.sh "$@"; }
 version() { "$1" -c 'import importlib.metadata as m; print(m.version("vllm"))'; }
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s s in)\n' "$*" "$SECONDS"; }
 
 if [[ $# -eq 0 ]]; then
   step "the oldest admitted CPU vLLM ($(grep -E '^vllm' requirements-cpu-oldest.txt)) in .venv-oldest"
