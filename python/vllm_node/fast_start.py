@@ -6,6 +6,9 @@ computes (same kernels, same KV cache, same decode speed). Each one applied, or 
    for every engine (~35 s of a model switch on the H100 host); forked from a fork server that has vLLM's engine
    core imported, it skips that import. The first engine of a process starts the fork server (same cost as one
    spawn); later engines of the process (model switches) save it.
+2. **Workers forked from the EngineCore** on the CPU (fork_server.worker_method), vLLM's own default there: the
+   CPU backend always runs one worker process, which a spawn starts by importing torch and vLLM again (a CPU engine
+   start on a 2-core machine: 19.8 s -> 13.3 s). VLLM_WORKER_MULTIPROC_METHOD, when the user sets it, decides instead.
 
 (vLLM 0.26 and 0.27 also run an MoE-router GEMM warm-up at every start, ~14 s on an H100, whatever the model; vllm-node
 patched it out for dense models until vllm-project/vllm#49659 did so upstream in 0.28. The patch was dropped to keep
@@ -25,11 +28,17 @@ def plan(options: dict[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
     if options.get("fast_start") is False:
         return False, [{"option": "fastStart", "applied": False, "value": False,
                         "reason": "vLLM's own start: the EngineCore is spawned"}]
+    from vllm.platforms import current_platform
+
+    from .fork_server import worker_method
+
     notes: list[dict[str, Any]] = []
     why_not = internals.fork_engine_core()
+    workers = {"fork": "; vLLM's worker processes, where it starts any, are forked from it",
+               "spawn": "; vLLM's worker processes, where it starts any, are spawned"}.get(
+        worker_method(current_platform.is_cpu()), "")
     notes.append({"option": "fastStart", "applied": why_not is None, "value": "fork server",
                   "reason": "the EngineCore is forked from vllm-node's fork server, which has vLLM's engine core imported "
-                            "(the first engine of the process starts it); on the CPU its worker is forked from it, as vLLM does "
-                            "by default there" if why_not is None else
+                            f"(the first engine of the process starts it){workers}" if why_not is None else
                             f"the EngineCore is spawned: {why_not}"})
     return why_not is None, notes

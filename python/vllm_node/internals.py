@@ -72,10 +72,6 @@ _REQUIRED_ATTRS = {
 }
 
 
-class MissingInternal(RuntimeError):
-    code = "UNSUPPORTED_SETTING"
-
-
 def private_names() -> list[str]:
     """Every private vLLM name the ledger touches (for the docs and the note's count)."""
     return sorted({n for item in LEDGER for n in item.names})
