@@ -147,9 +147,7 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
     os.environ.update(env)
     if own_parent:
         os.environ["VLLM_NODE_PARENT_PID"] = own_parent
-    from vllm.platforms import current_platform
-
-    method = worker_method(current_platform.is_cpu())
+    method = env.get("VLLM_NODE_ENGINE_WORKER_METHOD")  # fast_start.worker_method, for this engine
     if method:
         os.environ["VLLM_WORKER_MULTIPROC_METHOD"] = method
     from . import bootstrap
@@ -158,15 +156,6 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
     if env.get("VLLM_LOGGING_LEVEL"):
         bootstrap.set_log_level(env["VLLM_LOGGING_LEVEL"])  # vLLM was imported with the fork server's level
     return target(*args, **kwargs)
-
-
-def worker_method(cpu: bool) -> str:
-    """How a forked EngineCore starts its workers: the VLLM_WORKER_MULTIPROC_METHOD the user set (bootstrap keeps it
-    as VLLM_NODE_WORKER_METHOD), else on the CPU vLLM's own default, fork: the worker is forked from the EngineCore,
-    which has vLLM imported, instead of spawned (a fresh Python importing torch and vLLM again, ~5 s of CPU per
-    start). A forked worker inherits the EngineCore's set-up (child_main, the core-failure filter); vLLM's death pipe
-    ends it with the EngineCore. "" leaves vLLM's processes as bootstrap set them (spawned)."""
-    return os.environ.get("VLLM_NODE_WORKER_METHOD") or ("fork" if cpu else "")
 
 
 class EngineCoreProcess(mp_context.ForkServerProcess):
