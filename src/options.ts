@@ -106,7 +106,7 @@ export const EngineOptionsSchema = z.strictObject({
   fastStart: z
     .boolean()
     .default(true)
-    .describe("Start-time settings that keep decode speed: the EngineCore forked from a fork server that has vLLM imported (model switches skip vLLM's import), and on the CPU an eager engine's worker forked from the EngineCore. false: vLLM's own start.").meta({ env: 'VLLM_NODE_FAST_START', yaml: 'inference.vllm.fast_start' }),
+    .describe("Start-time settings that keep decode speed: the EngineCore forked from a fork server that has vLLM imported (model switches skip vLLM's import). false: vLLM's own start.").meta({ env: 'VLLM_NODE_FAST_START', yaml: 'inference.vllm.fast_start' }),
   reasoningParser: z
     .string()
     .min(1)

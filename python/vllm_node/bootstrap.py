@@ -132,9 +132,6 @@ def prepare(python_executable: str | None = None, log_level: str | None = None) 
 
     env = os.environ
     env["VLLM_NODE_PARENT_PID"] = str(os.getpid())
-    # Node's process is never forked; a method the user asked for ("" for none, inherited by child processes) still
-    # applies to the workers of a forked EngineCore (fast_start.worker_method).
-    env.setdefault("VLLM_NODE_WORKER_METHOD", env.get("VLLM_WORKER_MULTIPROC_METHOD", ""))
     env["VLLM_WORKER_MULTIPROC_METHOD"] = "spawn"
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
     env.setdefault("DO_NOT_TRACK", "1")

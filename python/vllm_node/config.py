@@ -80,8 +80,7 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
         )
     cap_plan, cap_notes = memory.plan(options, kwargs, cuda=current_platform.is_cuda())
     own_extension = "worker_extension_cls" in (options.get("extra_engine_args") or {})
-    cap_plan.fork, start_notes, start_env = fast_start.plan(options, kwargs)
-    cap_plan.env.update(start_env)
+    cap_plan.fork, start_notes = fast_start.plan(options)
     cap_notes += start_notes
     speculative.plan(options, kwargs, own_extension)
     if own_extension:

@@ -147,9 +147,6 @@ def _run_in_env(env: dict[str, str], target: Any, *args: Any, **kwargs: Any) -> 
     os.environ.update(env)
     if own_parent:
         os.environ["VLLM_NODE_PARENT_PID"] = own_parent
-    method = env.get("VLLM_NODE_ENGINE_WORKER_METHOD")  # fast_start.worker_method, for this engine
-    if method:
-        os.environ["VLLM_WORKER_MULTIPROC_METHOD"] = method
     from . import bootstrap
 
     bootstrap.report_core_failure()
