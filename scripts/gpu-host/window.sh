@@ -13,6 +13,7 @@
 #   seed        tests/gpu/seed.test.ts (the seed's promises)
 #   manager     tests/gpu/model-manager.test.ts
 #   budget      tests/gpu/model-manager-budget.test.ts (issue 24: the card sampled every 250 ms, every sample <= cap)
+#   budget09    the same catalog under gpuMemoryUtilization 0.9 of the whole card, the 32B without weight offload
 #   memory      tests/gpu/memory.test.ts
 #   gpubench    bench/gpu.mjs on the 4B shape (scripts/gpu-host/run.sh bench: Python LLM.generate, Node, vllm serve +
 #               openai, streaming TTFT, single 50-token latency, switch time; issue 23's bench on the newest vLLM)
@@ -83,6 +84,7 @@ for step in ${steps//,/ }; do
     seed) gpu_test tests/gpu/seed.test.ts seed ;;
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
     budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
+    budget09) GPU_TEST_BUDGET_UTIL=0.9 GPU_TEST_32B_OFFLOAD_GIB=0 gpu_test tests/gpu/model-manager-budget.test.ts budget09 ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
     gpubench)
       rm -f /tmp/vllm-node-bench.log
