@@ -83,8 +83,9 @@ for step in ${steps//,/ }; do
       BENCH_GPU=1 node bench/extraction.mjs --gpu-mem 0.28 --out "$out/extraction" ${EX_ARGS:-} > "$out/extraction.log" 2>&1 ;;
     seed) gpu_test tests/gpu/seed.test.ts seed ;;
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
-    budget) gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
-    budget09) GPU_TEST_BUDGET_UTIL=0.9 GPU_TEST_32B_OFFLOAD_GIB=0 gpu_test tests/gpu/model-manager-budget.test.ts budget09 ;;
+    # vLLM's info log: where a cold start's time goes (the 32B's four quiet minutes of 2026-12-07).
+    budget) VLLM_NODE_LOG_LEVEL=${VLLM_NODE_LOG_LEVEL:-info} gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
+    budget09) VLLM_NODE_LOG_LEVEL=${VLLM_NODE_LOG_LEVEL:-info} GPU_TEST_BUDGET_UTIL=0.9 GPU_TEST_32B_OFFLOAD_GIB=0 gpu_test tests/gpu/model-manager-budget.test.ts budget09 ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
     gpubench)
       rm -f /tmp/vllm-node-bench.log

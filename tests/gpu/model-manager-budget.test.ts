@@ -28,12 +28,12 @@ const OFFLOAD_GIB = Number(process.env.GPU_TEST_32B_OFFLOAD_GIB ?? 28);
 
 // Cold and warm switches in both directions (after the first start of the 4B). The manager decides which are
 // wake-ups: a model sized beside other sleepers than now is started again (`resizedFromMiB`), and where it cannot run
-// in what they leave, the least recently used sleepers are closed (`evicted`). Expected on a 16 GB budget (sleepers
-// keep 1.7–2.7 GiB each; the 8B needs ~12 GiB, more than is left beside two sleepers):
-//   →8B cold, →4B started again beside the 8B, →8B warm, →4B warm, →32B cold beside both, →4B started again beside
-//   both, →32B warm, →4B warm, →8B warm with the 32B closed. Nine switches, six starts in all: ~6 min eager.
-// GPU_TEST_ORDER=8b,4b,... sets another order.
-const ORDER = (process.env.GPU_TEST_ORDER ?? '8b,4b,8b,4b,32b,4b,32b,4b,8b').split(',');
+// in what they leave, the least recently used sleepers are closed (`evicted`). The 32B comes first, so that its cold
+// start beside a sleeper, its warm switch and a start beside two sleepers come before anything a short GPU window
+// cuts. Measured on an H100 with vLLM 0.33 (docs/benchmarks.md, 2026-12-07): →32B cold (383 s on a fresh host), →4B
+// started again beside it, →32B warm (0.24 s), →8B cold beside both, →4B started again beside both, →8B warm, →4B warm;
+// ~12 min eager on a fresh host. GPU_TEST_ORDER=8b,4b,... sets another order.
+const ORDER = (process.env.GPU_TEST_ORDER ?? '32b,4b,32b,8b,4b,8b,4b').split(',');
 
 describe.skipIf(!HAS_GPU)(`ModelManager under one memory budget for the card (${JSON.stringify(BUDGET)})`, () => {
   it('4B, 8B and 32B-fp8 with offload in one catalog: cold and warm switches both ways, every sample within the cap', async () => {
