@@ -1,5 +1,7 @@
 // Engine lifecycle against the real vLLM CPU engine: concurrent create(), aborting a start, close() twice, calls
 // after close(); each ends in a typed VllmError or a working engine, never a hang, and no vLLM process is left.
+import { readFileSync } from 'node:fs';
+
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
@@ -8,6 +10,14 @@ import { cpuOptions } from '../helpers/models.js';
 import { descendants, type Proc } from '../helpers/processes.mjs';
 
 const noConfig = { configFile: false as const };
+
+/** CPU ids of a list such as "0", "0-1" or "0,2-3". */
+function cpuIds(list: string): number[] {
+  return list.split(',').flatMap((part) => {
+    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+    return Array.from({ length: hi! - lo + 1 }, (_, i) => lo + i);
+  });
+}
 const engines: Engine[] = [];
 
 /** Descendants of this test process, except multiprocessing's resource tracker (one per process, by design). */
@@ -68,6 +78,21 @@ describe('engine lifecycle on the CPU', () => {
     ]);
     expect(ra.outputTokens).toBe(3);
     expect(rc.rawText).toBe(ra.rawText); // same model, greedy: same text from either engine
+  });
+
+  it("vLLM's CPU thread binding reaches each engine's worker (VLLM_CPU_OMP_THREADS_BIND: its cores and OpenMP threads)", async () => {
+    // vLLM binds the worker through the environment of a new process (OMP_NUM_THREADS, GOMP_CPU_AFFINITY, LD_PRELOAD
+    // of torch's libgomp); a worker forked from a process with libgomp loaded would ignore it (docs/benchmarks.md).
+    const workers = (await descendants(process.pid)).filter((p) => p.args.startsWith('VLLM::Worker'));
+    expect(workers.length).toBe(2);
+    const bind = process.env.VLLM_CPU_OMP_THREADS_BIND;
+    for (const w of workers) {
+      const allowed = cpuIds(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${w.pid}/status`, 'utf8'))![1]!);
+      const env = Object.fromEntries(readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      if (bind === 'nobind') continue;
+      if (bind !== undefined && bind !== 'auto') expect(allowed).toEqual(cpuIds(bind));
+      expect(Number(env.OMP_NUM_THREADS)).toBe(allowed.length);
+    }
   });
 
   it('close() twice: both resolve (the same promise); calls after close reject with ENGINE_CLOSED; the other engine is unaffected', async () => {
