@@ -29,7 +29,7 @@ case "$STEP" in
     node -e "import('./dist/index.js').then(m => console.log('vllm-node loads', Object.keys(m).length, 'exports'))"
     ;;
   test)
-    node node_modules/vitest/vitest.mjs run --project gpu ${VITEST_FILES:-} 2>&1 | tee /tmp/vllm-node-gpu-test.log | grep -v '^(EngineCore\|^(Worker\|^INFO\|^WARNING' ;;
+    node node_modules/vitest/vitest.mjs run --project gpu ${VITEST_FILES:-} 2>&1 | tee "${VLLM_NODE_GPU_TEST_LOG:-/tmp/vllm-node-gpu-test.log}" | grep -v '^(EngineCore\|^(Worker\|^INFO\|^WARNING' ;;
   bench)
     shift
     BENCH_GPU=1 node bench/gpu.mjs "$@" 2>&1 | tee /tmp/vllm-node-bench.log | grep -v '^(EngineCore\|^(Worker\|^INFO\|^WARNING\|^(APIServer' ;;

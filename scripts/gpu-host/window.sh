@@ -13,11 +13,12 @@
 #   seed        tests/gpu/seed.test.ts (the seed's promises)
 #   manager     tests/gpu/model-manager.test.ts
 #   budget      tests/gpu/model-manager-budget.test.ts (issue 24: the card sampled every 250 ms, every sample <= cap)
-#   budget09    the same catalog under gpuMemoryUtilization 0.9 of the whole card, the 32B without weight offload
 #   memory      tests/gpu/memory.test.ts
 #   gpubench    bench/gpu.mjs on the 4B shape (scripts/gpu-host/run.sh bench: Python LLM.generate, Node, vllm serve +
 #               openai, streaming TTFT, single 50-token latency, switch time; issue 23's bench on the newest vLLM)
 # Run when named (not in the default), issue 26 item 5, GPU faults:
+#   budget09    issue 24's second run: the budget catalog under gpuMemoryUtilization 0.9 of the whole card, the 32B
+#               without weight offload
 #   deterministic  tests/gpu/deterministic.test.ts (issue 26, items 1-2): deterministic: true + cacheDir on the 4B
 #               shape (bf16, compiled): a seeded sampled request alone and inside batches of 64 in other orders gives
 #               identical text; the compile cache lands in cacheDir (VLLM_NODE_GPU_CACHE_DIR, default a temp folder;
@@ -66,9 +67,9 @@ trap 'kill $! 2>/dev/null' EXIT
 shape_4b() {
   [[ -f $VLLM_NODE_GPU_MODELS/qwen3-4b/config.json ]] || "${VLLM_NODE_PYTHON:-python3}" scripts/gpu-host/build-models.py "$VLLM_NODE_GPU_MODELS" .models/tiny-qwen3 4b > "$out/$1-models.log" 2>&1
 }
+# The full log (vLLM's lines included) goes straight to $out, so a window cut short keeps it.
 gpu_test() {
-  VITEST_FILES="$1" bash scripts/gpu-host/run.sh test > "$out/$2.log" 2>&1
-  cp /tmp/vllm-node-gpu-test.log "$out/$2-full.log" 2>/dev/null
+  VLLM_NODE_GPU_TEST_LOG="$out/$2-full.log" VITEST_FILES="$1" bash scripts/gpu-host/run.sh test > "$out/$2.log" 2>&1
 }
 steps=${1:-check,throughput,extraction,seed,manager,budget,memory}
 for step in ${steps//,/ }; do

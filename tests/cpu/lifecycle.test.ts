@@ -11,12 +11,22 @@ import { descendants, type Proc } from '../helpers/processes.mjs';
 
 const noConfig = { configFile: false as const };
 
-/** CPU ids of a list such as "0", "0-1" or "0,2-3". */
+/** CPU ids of a list such as "0", "0-1" or "0,2-3" (sorted). */
 function cpuIds(list: string): number[] {
-  return list.split(',').flatMap((part) => {
-    const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
-    return Array.from({ length: hi! - lo + 1 }, (_, i) => lo + i);
-  });
+  return list
+    .split(',')
+    .flatMap((part) => {
+      const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+      return Array.from({ length: hi! - lo + 1 }, (_, i) => lo + i);
+    })
+    .sort((x, y) => x - y);
+}
+
+/** The cores vLLM bound a worker to, from the OpenMP variables it gave the worker's process (GOMP_CPU_AFFINITY with
+ * torch's libgomp preloaded, else OMP_PLACES or KMP_AFFINITY's proclist); undefined when it set none. */
+function boundCpus(env: Record<string, string>): number[] | undefined {
+  const list = env.GOMP_CPU_AFFINITY?.trim().split(/\s+/).join(',') ?? /^\{(.*)\}$/.exec(env.OMP_PLACES ?? '')?.[1] ?? /proclist=\[([^\]]*)\]/.exec(env.KMP_AFFINITY ?? '')?.[1];
+  return list ? cpuIds(list) : undefined;
 }
 const engines: Engine[] = [];
 
@@ -87,11 +97,15 @@ describe('engine lifecycle on the CPU', () => {
     expect(workers.length).toBe(2);
     const bind = process.env.VLLM_CPU_OMP_THREADS_BIND;
     for (const w of workers) {
-      const allowed = cpuIds(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${w.pid}/status`, 'utf8'))![1]!);
-      const env = Object.fromEntries(readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       if (bind === 'nobind') continue;
-      if (bind !== undefined && bind !== 'auto') expect(allowed).toEqual(cpuIds(bind));
-      expect(Number(env.OMP_NUM_THREADS)).toBe(allowed.length);
+      const env = Object.fromEntries(readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const bound = boundCpus(env);
+      expect(bound, `worker ${w.pid} has none of vLLM's OpenMP binding variables`).toBeDefined();
+      if (bind !== undefined && bind !== 'auto' && !bind.includes('|')) expect(bound).toEqual(cpuIds(bind));
+      expect(Number(env.OMP_NUM_THREADS)).toBe(bound!.length);
+      // The worker's main thread runs on those cores (libgomp pins it to the first of them).
+      const allowed = cpuIds(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${w.pid}/status`, 'utf8'))![1]!);
+      expect(allowed.every((cpu) => bound!.includes(cpu))).toBe(true);
     }
   });
 

@@ -32,7 +32,7 @@ const OFFLOAD_GIB = Number(process.env.GPU_TEST_32B_OFFLOAD_GIB ?? 28);
 // start beside a sleeper, its warm switch and a start beside two sleepers come before anything a short GPU window
 // cuts. Measured on an H100 with vLLM 0.33 (docs/benchmarks.md, 2026-12-07): →32B cold (383 s on a fresh host), →4B
 // started again beside it, →32B warm (0.24 s), →8B cold beside both, →4B started again beside both, →8B warm, →4B warm;
-// ~12 min eager on a fresh host. GPU_TEST_ORDER=8b,4b,... sets another order.
+// over 13 min eager on a fresh host (the device time ended it in its last load). GPU_TEST_ORDER=8b,4b,... sets another order.
 const ORDER = (process.env.GPU_TEST_ORDER ?? '32b,4b,32b,8b,4b,8b,4b').split(',');
 
 describe.skipIf(!HAS_GPU)(`ModelManager under one memory budget for the card (${JSON.stringify(BUDGET)})`, () => {
