@@ -16,9 +16,8 @@ const OLDEST_PYTHON = resolve(import.meta.dirname, '.venv-oldest', 'bin', 'pytho
 // The longest CPU files first (as measured on a 2-core machine), so that the two files at a time end together
 // instead of one long file running alone at the end. vitest orders by the durations it cached from the last
 // run, which a fresh clone (CI) does not have; files not named here follow in vitest's order.
-// (CI of 2026-12-07, with the CPU worker forked: shared-engine 127 s, model-manager 113, exit 99, leak 80-106, pack 69,
-// speculative 62, cli 61, lifecycle 60, reliability 54, native-build 49, memory 33, then 21-26 s each; the
-// cpu-oldest project's lifecycle and shared-engine files 87 and 62 s.)
+// (CI of 2026-12-07 13:12, bbb36ff: model-manager 110 s, exit 88, lifecycle 82 in each project, shared-engine 81 and
+// 43, pack 74, cli 70, reliability 59, native-build 54, leak 50, speculative 50, memory 38, then 22-24 s each.)
 const LONGEST = ['shared-engine', 'model-manager', 'exit', 'leak', 'lifecycle', 'pack', 'speculative', 'cli', 'reliability', 'native-build', 'memory', 'caches', 'remote', 'thinking', 'newcomer'];
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
