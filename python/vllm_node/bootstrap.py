@@ -9,6 +9,8 @@ import os
 import sys
 
 _done = False
+# A VLLM_WORKER_MULTIPROC_METHOD the user set that prepare() replaced with spawn; reported in every engine's notes.
+_replaced_method: str | None = None
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # A TORCH_CPP_LOG_LEVEL the user set wins over the one derived from the log level.
@@ -96,7 +98,7 @@ def set_log_level(level: str | None) -> None:
 
 def prepare(python_executable: str | None = None, log_level: str | None = None) -> None:
     set_log_level(log_level)
-    global _done
+    global _done, _replaced_method
     if _done:
         return
     exe = python_executable or sys.executable
@@ -132,7 +134,7 @@ def prepare(python_executable: str | None = None, log_level: str | None = None) 
 
     env = os.environ
     env["VLLM_NODE_PARENT_PID"] = str(os.getpid())
-    env["VLLM_WORKER_MULTIPROC_METHOD"] = "spawn"
+    _replaced_method = spawn_only(env)
     env.setdefault("VLLM_NO_USAGE_STATS", "1")
     env.setdefault("DO_NOT_TRACK", "1")
     env.setdefault("VLLM_DO_NOT_TRACK", "1")
@@ -148,6 +150,23 @@ def prepare(python_executable: str | None = None, log_level: str | None = None) 
     for name in ("vllm.envs", "vllm.platforms.interface"):
         logging.getLogger(name).addFilter(_OwnEnvFilter())
     _done = True
+
+
+def spawn_only(env: "os._Environ[str] | dict[str, str]") -> str | None:
+    """Sets vLLM's start method to spawn; returns the other method the user had set, if any."""
+    asked = env.get("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
+    env["VLLM_WORKER_MULTIPROC_METHOD"] = "spawn"
+    return None if asked == "spawn" else asked
+
+
+def notes() -> list[dict[str, str | bool]]:
+    """What prepare() changed of the user's own settings, for each engine's notes."""
+    if _replaced_method is None:
+        return []
+    return [{"option": "VLLM_WORKER_MULTIPROC_METHOD", "applied": False, "value": _replaced_method,
+             "reason": "vLLM's processes are spawned from Node's process, never forked (a fork of a process with V8 and "
+                       "libuv threads is undefined behaviour); with fastStart the EngineCore is forked from vllm-node's "
+                       "fork server instead, and vLLM's worker processes are spawned"}]
 
 
 def quiet_stat_lines() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import fast_start, memory, preimport, speculative, versions
+from . import bootstrap, fast_start, memory, preimport, speculative, versions
 from .settings import WORKER_EXTENSION, UnsupportedSetting, model_config_json  # noqa: F401 - re-exported for bridge
 
 
@@ -25,7 +25,7 @@ def build_llm_kwargs(options: dict[str, Any]) -> tuple[dict[str, Any], list[dict
 
     kwargs = dict(options["engine_kwargs"])
     extra = options.get("extra_engine_args") or {}
-    notes: list[dict[str, Any]] = [version_note(), *preimport.notes(options, current_platform)]
+    notes: list[dict[str, Any]] = [version_note(), *preimport.notes(options, current_platform), *bootstrap.notes()]
     for key, value in extra.items():
         default = kwargs.get(key)
         kept = sorted(set(default) - set(value)) if isinstance(default, dict) and isinstance(value, dict) else []
