@@ -23,9 +23,10 @@ async function remaining(seen: number[], label: string): Promise<string[]> {
   return left.map(explain);
 }
 
-async function runChild(mode: 'close' | 'no-close' | 'signal' | 'no-handler', signal?: NodeJS.Signals): Promise<{ code: number | null; stdout: string; seen: number[] }> {
+async function runChild(mode: 'close' | 'no-close' | 'signal' | 'no-handler', signal?: NodeJS.Signals, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; seen: number[] }> {
   const child = spawn(process.execPath, [join(ROOT, 'tests', 'helpers', 'exit-child.mjs'), requireModel(), mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   const seen = new Set<number>();
@@ -67,7 +68,14 @@ describe('process exit', () => {
 
   for (const mode of ['close', 'no-close'] as const) {
     it(`exits cleanly (${mode}) and leaves no vLLM processes`, async () => {
-      const { code, stdout, seen } = await runChild(mode);
+      // 'close' also runs with a user's VLLM_WORKER_MULTIPROC_METHOD=fork: Node's process is still never forked, and
+      // the engine's notes say the setting was replaced.
+      const env: Record<string, string> = mode === 'close' ? { VLLM_WORKER_MULTIPROC_METHOD: 'fork' } : {};
+      const { code, stdout, seen } = await runChild(mode, undefined, env);
+      if (mode === 'close') {
+        const info = JSON.parse(/^INFO (.*)$/m.exec(stdout)![1]!) as { notes: { option: string; applied: boolean; value: unknown }[] };
+        expect(info.notes).toContainEqual(expect.objectContaining({ option: 'VLLM_WORKER_MULTIPROC_METHOD', applied: false, value: 'fork' }));
+      }
       expect(stdout).toContain('GENERATED');
       expect(stdout).toContain('DONE');
       expect(code).toBe(0);
