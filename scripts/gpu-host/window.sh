@@ -16,7 +16,7 @@
 #   memory      tests/gpu/memory.test.ts
 #   gpubench    bench/gpu.mjs on the 4B shape (scripts/gpu-host/run.sh bench: Python LLM.generate, Node, vllm serve +
 #               openai, streaming TTFT, single 50-token latency, switch time; issue 23's bench on the newest vLLM)
-# Run when named (not in the default), issue 26 item 5, GPU faults:
+# Run when named (not in the default):
 #   budget09    issue 24's second run: the budget catalog under gpuMemoryUtilization 0.9 of the whole card, the 32B
 #               without weight offload
 #   deterministic  tests/gpu/deterministic.test.ts (issue 26, items 1-2): deterministic: true + cacheDir on the 4B

@@ -1,13 +1,11 @@
 // Engine lifecycle against the real vLLM CPU engine: concurrent create(), aborting a start, close() twice, calls
 // after close(); each ends in a typed VllmError or a working engine, never a hang, and no vLLM process is left.
-import { readFileSync } from 'node:fs';
-
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine } from '../../src/index.js';
 import { rejection } from '../helpers/errors.js';
 import { cpuOptions } from '../helpers/models.js';
-import { descendants, type Proc } from '../helpers/processes.mjs';
+import { descendants, procEnv, procStatus, type Proc } from '../helpers/processes.mjs';
 
 const noConfig = { configFile: false as const };
 
@@ -28,6 +26,7 @@ function boundCpus(env: Record<string, string>): number[] | undefined {
   const list = env.GOMP_CPU_AFFINITY?.trim().split(/\s+/).join(',') ?? /^\{(.*)\}$/.exec(env.OMP_PLACES ?? '')?.[1] ?? /proclist=\[([^\]]*)\]/.exec(env.KMP_AFFINITY ?? '')?.[1];
   return list ? cpuIds(list) : undefined;
 }
+
 const engines: Engine[] = [];
 
 /** Descendants of this test process, except multiprocessing's resource tracker (one per process, by design). */
@@ -98,13 +97,13 @@ describe('engine lifecycle on the CPU', () => {
     const bind = process.env.VLLM_CPU_OMP_THREADS_BIND;
     for (const w of workers) {
       if (bind === 'nobind') continue;
-      const env = Object.fromEntries(readFileSync(`/proc/${w.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const env = procEnv(w.pid);
       const bound = boundCpus(env);
       expect(bound, `worker ${w.pid} has none of vLLM's OpenMP binding variables`).toBeDefined();
       if (bind !== undefined && bind !== 'auto' && !bind.includes('|')) expect(bound).toEqual(cpuIds(bind));
       expect(Number(env.OMP_NUM_THREADS)).toBe(bound!.length);
       // The worker's main thread runs on those cores (libgomp pins it to the first of them).
-      const allowed = cpuIds(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${w.pid}/status`, 'utf8'))![1]!);
+      const allowed = cpuIds(procStatus(w.pid).Cpus_allowed_list!);
       expect(allowed.every((cpu) => bound!.includes(cpu))).toBe(true);
     }
   });

@@ -36,28 +36,45 @@ export function alive(pid) {
   }
 }
 
-/**
- * One line on why a process is still there: its command line, state, parent, what the kernel says it waits in,
- * and the signals it has pending, blocks and handles (a process stuck in its own handler shows it here).
- */
-export function explain(pid) {
-  const read = (f) => {
-    try {
-      return readFileSync(`/proc/${pid}/${f}`, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  const status = Object.fromEntries(
-    read('status')
+/** A file under /proc/PID, or '' once the process is gone. */
+function procFile(pid, f) {
+  try {
+    return readFileSync(`/proc/${pid}/${f}`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** /proc/PID/status as fields (State, PPid, Threads, Cpus_allowed_list, ...); empty once the process is gone. */
+export function procStatus(pid) {
+  return Object.fromEntries(
+    procFile(pid, 'status')
       .split('\n')
       .map((l) => l.split(':\t'))
       .filter((kv) => kv.length === 2)
       .map(([k, v]) => [k, v.trim()]),
   );
-  const cmd = read('cmdline').replaceAll('\0', ' ').trim();
+}
+
+/** The environment a process started with (/proc/PID/environ); empty once the process is gone. */
+export function procEnv(pid) {
+  return Object.fromEntries(
+    procFile(pid, 'environ')
+      .split('\0')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+/**
+ * One line on why a process is still there: its command line, state, parent, what the kernel says it waits in,
+ * and the signals it has pending, blocks and handles (a process stuck in its own handler shows it here).
+ */
+export function explain(pid) {
+  const status = procStatus(pid);
+  const cmd = procFile(pid, 'cmdline').replaceAll('\0', ' ').trim();
   return (
-    `${pid} "${cmd}" state=${status.State} ppid=${status.PPid} wchan=${read('wchan') || '?'} threads=${status.Threads} ` +
+    `${pid} "${cmd}" state=${status.State} ppid=${status.PPid} wchan=${procFile(pid, 'wchan') || '?'} threads=${status.Threads} ` +
     `sigpnd=${status.ShdPnd} sigblk=${status.SigBlk} sigcgt=${status.SigCgt}`
   );
 }
