@@ -1,6 +1,8 @@
 export interface CardSample {
   /** performance.now() when the line arrived. */
   t: number;
+  /** nvidia-smi's own timestamp of the reading, ms (read as UTC: use it for differences only). */
+  takenMs: number;
   usedMiB: number;
   phase: string;
 }
@@ -23,6 +25,8 @@ export class CardSampler {
   stop(): Promise<void>;
   /** The highest reading of a phase (all phases when omitted), MiB; 0 when none. */
   peak(phase?: string): number;
-  /** The longest time between two samples, ms. */
+  /** The longest time between two of nvidia-smi's readings, ms. */
   maxGapMs(): number;
 }
+/** One line of `nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits`, or undefined. */
+export function parseLine(line: string): { takenMs: number; usedMiB: number } | undefined;

@@ -1,6 +1,9 @@
 // The card's memory over time: nvidia-smi in its own loop (-lms), one reading every `intervalMs`, each tagged with
 // the phase under way. Shared by the GPU tests (every 200 ms) and bench/soak.mjs (every few seconds). Without
 // nvidia-smi (no NVIDIA GPU) it records nothing and says so (`available`). Types: card-sampler.d.mts.
+// Each sample carries nvidia-smi's own timestamp (`takenMs`) beside the time its line reached Node (`t`): the gaps
+// between readings are nvidia-smi's, not those of a Node event loop busy with an engine start (the 2026-12-07 runs
+// saw 686-754 ms between arrivals where nvidia-smi's own readings were at most 613 ms apart).
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -15,7 +18,7 @@ export class CardSampler {
   /** @param {{ card?: number, intervalMs?: number }} [options] card: nvidia-smi's index (default 0) */
   constructor({ card = 0, intervalMs = 200 } = {}) {
     this.intervalMs = intervalMs;
-    this.#proc = spawn('nvidia-smi', ['-i', String(card), '--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', String(intervalMs)], {
+    this.#proc = spawn('nvidia-smi', ['-i', String(card), '--query-gpu=timestamp,memory.used', '--format=csv,noheader,nounits', '-lms', String(intervalMs)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.#exited = new Promise((resolve) => {
@@ -26,8 +29,8 @@ export class CardSampler {
       this.#proc.once('exit', resolve);
     });
     createInterface({ input: this.#proc.stdout }).on('line', (line) => {
-      const usedMiB = Number(line.trim());
-      if (line.trim() !== '' && Number.isFinite(usedMiB)) this.samples.push({ t: performance.now(), usedMiB, phase: this.phase });
+      const sample = parseLine(line);
+      if (sample) this.samples.push({ t: performance.now(), ...sample, phase: this.phase });
     });
   }
 
@@ -68,10 +71,18 @@ export class CardSampler {
     return Math.max(0, ...this.samples.filter((s) => phase === undefined || s.phase === phase).map((s) => s.usedMiB));
   }
 
-  /** The longest time between two samples, ms. */
+  /** The longest time between two of nvidia-smi's readings, ms. */
   maxGapMs() {
     let gap = 0;
-    for (let i = 1; i < this.samples.length; i++) gap = Math.max(gap, this.samples[i].t - this.samples[i - 1].t);
+    for (let i = 1; i < this.samples.length; i++) gap = Math.max(gap, this.samples[i].takenMs - this.samples[i - 1].takenMs);
     return Math.round(gap);
   }
+}
+
+/** `2026/12/07 14:40:45.007, 1234` (nvidia-smi's timestamp, MiB used) → { takenMs, usedMiB }, or undefined. */
+export function parseLine(line) {
+  const [stamp, used] = line.split(',').map((s) => s.trim());
+  const usedMiB = Number(used);
+  const takenMs = Date.parse(`${stamp?.replaceAll('/', '-').replace(' ', 'T')}Z`);
+  return used !== undefined && used !== '' && Number.isFinite(usedMiB) && Number.isFinite(takenMs) ? { takenMs, usedMiB } : undefined;
 }
