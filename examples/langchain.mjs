@@ -37,7 +37,7 @@ try {
   // 2. Streaming with an abort signal; usage_metadata comes from vLLM's own token counts.
   let last;
   for await (const chunk of await llm.stream(`Summarise in one line: ${postings[0]}`, { signal: AbortSignal.timeout(30_000), maxTokens: 60 })) {
-    process.stdout.write(chunk.content);
+    process.stdout.write(chunk.text);
     last = last ? last.concat(chunk) : chunk;
   }
   console.log(`\n[usage: ${JSON.stringify(last?.usage_metadata)}; prompt tokens by the model's tokenizer: ${await llm.getNumTokens(postings[0])}]`);
