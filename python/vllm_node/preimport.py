@@ -19,8 +19,10 @@ from . import versions
 from .settings import UnsupportedSetting
 
 # Every cache an engine start writes and reads, and its folder under cacheDir. vLLM's own compile cache (and the
-# Inductor and Triton caches vLLM points into it, FlashInfer's autotune results, DeepGEMM's JIT) follows
-# VLLM_CACHE_ROOT; the others are read by the libraries themselves.
+# Inductor and Triton caches vLLM points into it, DeepGEMM's JIT: DG_JIT_CACHE_DIR defaults to
+# $VLLM_CACHE_ROOT/deep_gemm) follows VLLM_CACHE_ROOT; FlashInfer's JIT and its managed autotune results follow
+# FLASHINFER_WORKSPACE_BASE ($BASE/.cache/flashinfer/autotune/v2 in vLLM 0.33's log); the others are read by the
+# libraries themselves.
 CACHE_LAYOUT: tuple[tuple[str, str], ...] = (
     ("VLLM_CACHE_ROOT", "vllm"),                # vllm/envs.py; torch_compile_cache/<hash>/ holds inductor_cache, triton_cache
     ("TORCHINDUCTOR_CACHE_DIR", "inductor"),    # torch/_inductor/runtime/cache_dir_utils.py (compiles outside vLLM's)

@@ -19,6 +19,8 @@
 # Run when named (not in the default):
 #   budget09    issue 24's second run: the budget catalog under gpuMemoryUtilization 0.9 of the whole card, the 32B
 #               without weight offload
+#   budget32fast  the 14.4 GiB budget test with the 32B's cold start without vLLM's DeepGEMM warm-up
+#               (VLLM_DEEP_GEMM_WARMUP=skip) and FlashInfer autotune (enable_flashinfer_autotune=false): order 32b,4b,32b
 #   deterministic  tests/gpu/deterministic.test.ts (issue 26, items 1-2): deterministic: true + cacheDir on the 4B
 #               shape (bf16, compiled): a seeded sampled request alone and inside batches of 64 in other orders gives
 #               identical text; the compile cache lands in cacheDir (VLLM_NODE_GPU_CACHE_DIR, default a temp folder;
@@ -86,6 +88,10 @@ for step in ${steps//,/ }; do
     manager) gpu_test tests/gpu/model-manager.test.ts manager ;;
     # vLLM's info log: where a cold start's time goes (the 32B's four quiet minutes of 2026-12-07).
     budget) VLLM_NODE_LOG_LEVEL=${VLLM_NODE_LOG_LEVEL:-info} gpu_test tests/gpu/model-manager-budget.test.ts budget ;;
+    # The 32B's cold start without vLLM's DeepGEMM warm-up and FlashInfer autotune (both read the offloaded weights
+    # across PCIe at every step; docs/benchmarks.md 2026-12-07 14:40): 4B, then 32B cold, 4B, 32B warm.
+    budget32fast) VLLM_NODE_LOG_LEVEL=${VLLM_NODE_LOG_LEVEL:-info} VLLM_DEEP_GEMM_WARMUP=skip GPU_TEST_ORDER=32b,4b,32b \
+      GPU_TEST_32B_ENGINE_ARGS='{"enable_flashinfer_autotune":false}' gpu_test tests/gpu/model-manager-budget.test.ts budget32fast ;;
     budget09) VLLM_NODE_LOG_LEVEL=${VLLM_NODE_LOG_LEVEL:-info} GPU_TEST_BUDGET_UTIL=0.9 GPU_TEST_32B_OFFLOAD_GIB=0 gpu_test tests/gpu/model-manager-budget.test.ts budget09 ;;
     memory) gpu_test tests/gpu/memory.test.ts memory ;;
     gpubench)

@@ -6,7 +6,7 @@
 //   VLLM_NODE_GPU_MODELS=/tmp/models npx vitest run --project gpu tests/gpu/model-manager-budget.test.ts
 // Models (scripts/gpu-host/build-models.py): qwen3-4b, qwen3-8b (random-weight checkpoints), qwen3-32b-fp8 (config
 // only: load_format dummy). GPU_TEST_EAGER=0 compiles (default eager: a fresh host's compiles take minutes per model);
-// GPU_TEST_32B_OFFLOAD_GIB (default 28) sets the 32B's cpu_offload_gb. GPU_TEST_BUDGET_UTIL=0.9 runs the same catalog
+// GPU_TEST_32B_OFFLOAD_GIB (default 28) sets the 32B's cpu_offload_gb, GPU_TEST_32B_ENGINE_ARGS (JSON) adds others. GPU_TEST_BUDGET_UTIL=0.9 runs the same catalog
 // under gpuMemoryUtilization 0.9 of the whole card instead (the issue's second run; with GPU_TEST_32B_OFFLOAD_GIB=0 on
 // a card where the 32B fits).
 import { join } from 'node:path';
@@ -25,6 +25,9 @@ const CAP_MIB = UTIL === undefined ? Math.round(CAP_GIB * 1024) : Math.floor(UTI
 const BUDGET = UTIL === undefined ? { gpuMemoryGiB: CAP_GIB } : { gpuMemoryUtilization: UTIL };
 const SAMPLE_MS = 200;
 const OFFLOAD_GIB = Number(process.env.GPU_TEST_32B_OFFLOAD_GIB ?? 28);
+// More engine arguments for the 32B (JSON), e.g. '{"enable_flashinfer_autotune": false}': where its cold start goes
+// (docs/benchmarks.md, 2026-12-07 14:40: vLLM's warm-ups each read the offloaded weights across PCIe).
+const EXTRA_32B: Record<string, unknown> = JSON.parse(process.env.GPU_TEST_32B_ENGINE_ARGS ?? '{}');
 
 // Cold and warm switches in both directions (after the first start of the 4B). The manager decides which are
 // wake-ups: a model sized beside other sleepers than now is started again (`resizedFromMiB`), and where it cannot run
@@ -80,7 +83,7 @@ describe.skipIf(!HAS_GPU)(`ModelManager under one memory budget for the card (${
               '4b': { model: join(GPU_MODELS, 'qwen3-4b') },
               '8b': { model: join(GPU_MODELS, 'qwen3-8b') },
               // An fp8 checkpoint (vLLM cannot offload weights it quantizes online), random weights made by vLLM.
-              '32b': { model: join(GPU_MODELS, 'qwen3-32b-fp8'), engineArgs: { load_format: 'dummy', cpu_offload_gb: OFFLOAD_GIB } },
+              '32b': { model: join(GPU_MODELS, 'qwen3-32b-fp8'), engineArgs: { load_format: 'dummy', cpu_offload_gb: OFFLOAD_GIB, ...EXTRA_32B } },
             },
             default: '4b',
           },
