@@ -14,6 +14,9 @@
 // per-round tok/s; per ratio (node/plain, node/serve, node/ref, node/alt, alt/plain, plain/serve): the median of the per-round ratios (paths paired by
 // round; the ratio of medians where a path missed rounds) with a 95% bootstrap interval over rounds, flagged "not resolved" when wider than ±3% or from fewer than 10 rounds.
 // Card memory per path: nvidia-smi's compute apps mapped to each path's process tree (n/a on the CPU).
+// Front-end CPU per path: the CPU time (user + system, /proc/PID/stat) of the process that runs the path's front end
+// (the Python of (a), Node with its embedded Python for (b), (d) and (e), the API server of (c)) during each of its
+// rounds, per 1,000 output tokens: what each output token costs on its way to the caller. The EngineCore is apart.
 // Writes DIR/throughput.json and DIR/throughput.md (a section for docs/benchmarks.md), rewritten after each workload.
 //
 //   GPU: BENCH_GPU=1 node bench/throughput.mjs --workloads seed,c1024,c4096,extraction,single --out DIR
@@ -320,6 +323,26 @@ class ServePath extends ServeProcess {
   }
 }
 
+// --- front-end CPU per path --------------------------------------------------------------------------------------
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+/** User + system CPU seconds of a process (every thread), or null where /proc cannot tell. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime: fields 14 and 15
+  } catch {
+    return null;
+  }
+}
+const frontEndPid = (id) => (sharesNode(id) || id === 'node' ? process.pid : result.paths[id]?.pid);
+
 // --- card memory per path ----------------------------------------------------------------------------------------
 function nvidiaSmi(args) {
   try {
@@ -462,12 +485,14 @@ async function runWorkload(name) {
     for (const id of entry.schedule[r]) {
       if (!paths[id]) continue;
       try {
+        const cpu0 = cpuSeconds(frontEndPid(id));
         const batches = await paths[id].run(w, entry.repeats);
+        const cpu1 = cpuSeconds(frontEndPid(id));
         const seconds = batches.reduce((a, b) => a + b.seconds, 0);
         const tokens = batches.reduce((a, b) => a + b.outputTokens, 0);
         const requests = batches.reduce((a, b) => a + b.requests, 0);
         const sorted = batches.map((b) => b.seconds).sort((a, b) => a - b);
-        entry.paths[id].rounds.push({ round: r, seconds, outputTokens: tokens, requests, tokPerS: tokens / seconds, batchSecondsMedian: sorted[Math.floor(sorted.length / 2)], batchSeconds: batches.map((b) => +b.seconds.toFixed(4)) });
+        entry.paths[id].rounds.push({ round: r, seconds, outputTokens: tokens, requests, tokPerS: tokens / seconds, batchSecondsMedian: sorted[Math.floor(sorted.length / 2)], batchSeconds: batches.map((b) => +b.seconds.toFixed(4)), ...(cpu0 != null && cpu1 != null && tokens > 0 ? { frontEndCpuSeconds: +(cpu1 - cpu0).toFixed(3), frontEndCpuMsPer1kTokens: ((cpu1 - cpu0) * 1e6) / tokens } : {}) });
         const mem = cardMemory(roots);
         if (mem) entry.paths[id].memoryMiB.push(mem.byPath[sharesNode(id) ? 'node' : id] ?? 0);
         log(`${name} round ${r + 1}/${rounds} ${id}: ${(tokens / seconds).toFixed(0)} tok/s (${seconds.toFixed(2)} s, ${tokens} tokens)`);
@@ -484,6 +509,8 @@ async function runWorkload(name) {
     if (xs.length) {
       p.tokPerS = summarize(xs);
       p.requestSeconds = summarize(p.rounds.map((x) => x.batchSecondsMedian));
+      const cpu = p.rounds.map((x) => x.frontEndCpuMsPer1kTokens).filter((x) => x != null);
+      if (cpu.length) p.frontEndCpuMsPer1kTokens = summarize(cpu);
     }
     if (p.memoryMiB.length) p.memoryMaxMiB = Math.max(...p.memoryMiB);
   }
@@ -527,15 +554,17 @@ function markdown() {
   for (const [id, p] of Object.entries(r.paths)) {
     lines.push(`- ${p.label}: ${p.error ? `**failed**: ${p.error.split('\n')[0].slice(0, 300)}` : `start ${p.startSeconds.toFixed(1)} s${p.kvCacheTokens ? `, KV cache ${fmt(p.kvCacheTokens)} tokens` : ''}${batchOf(p)}`}`);
   }
-  lines.push('', '| workload | path | tok/s median | min – max | IQR | s per batch (median) | rounds × batches | card MiB (max) |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('', '| workload | path | tok/s median | min – max | IQR | s per batch (median) | rounds × batches | front-end CPU ms per 1k tokens (median, min – max) | card MiB (max) |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const w of r.workloads) {
     for (const [id, p] of Object.entries(w.paths)) {
       const t = p.tokPerS;
       const cap = r.memoryAfterStart?.cardTotalMiB ? a.gpu_memory_utilization * r.memoryAfterStart.cardTotalMiB : null;
       const mem = p.memoryMaxMiB != null ? `${fmt(p.memoryMaxMiB)}${(sharesNode(id) && IN_NODE_PROCESS[id]) || `${enginesIn(id) > 1 ? ' (b and e)' : ''}${cap && overCap(id, p.memoryMaxMiB, cap) ? ' **over cap**' : ''}`}` : 'n/a';
+      const c = p.frontEndCpuMsPer1kTokens;
+      const cpu = c ? `${fmt(c.median)} (${fmt(c.min)} – ${fmt(c.max)})` : 'n/a';
       lines.push(t
-        ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${mem} |`
-        : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | ${mem} |`);
+        ? `| ${w.name} | ${LABEL[id]} | ${fmt(t.median)} | ${fmt(t.min)} – ${fmt(t.max)} | ${fmt(t.iqr)} | ${p.requestSeconds.median.toFixed(3)} | ${t.n} × ${w.repeats} | ${cpu} | ${mem} |`
+        : `| ${w.name} | ${LABEL[id]} | failed: ${(p.error ?? 'no rounds').split('\n')[0].slice(0, 120)} | | | | | | ${mem} |`);
     }
   }
   lines.push('', '| workload | ratio (tok/s; paired: median of per-round ratios) | estimate | 95% interval | ± | verdict | ratio of medians [95%] |', '| --- | --- | --- | --- | --- | --- | --- |');
