@@ -331,17 +331,22 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-/** User + system CPU seconds of a process (every thread), or null where /proc cannot tell. */
-function cpuSeconds(pid) {
+/** The fields of /proc/PID/stat after the command name (field 3, the state, first), or null once it is gone. */
+function statFields(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime, stime: fields 14 and 15
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
 }
-const frontEndPid = (id) => (sharesNode(id) || id === 'node' ? process.pid : result.paths[id]?.pid);
+/** User + system CPU seconds of a process (every thread), or null where /proc cannot tell. */
+function cpuSeconds(pid) {
+  const f = pid ? statFields(pid) : null;
+  return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : null; // utime, stime: fields 14 and 15
+}
+// Each path's start() reports the process that runs its front end (Node's own for node, ref and alt).
+const frontEndPid = (id) => result.paths[id]?.pid;
 
 // --- card memory per path ----------------------------------------------------------------------------------------
 function nvidiaSmi(args) {
@@ -352,12 +357,8 @@ function nvidiaSmi(args) {
   }
 }
 function parentOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
+  const f = statFields(pid);
+  return f ? Number(f[1]) : null;
 }
 /** MiB on the card per path (nvidia-smi's compute apps, each walked up to the nearest path's root process); null without nvidia-smi. */
 function cardMemory(roots) {
