@@ -6,9 +6,9 @@
 //   VLLM_NODE_GPU_MODELS=/tmp/models npx vitest run --project gpu tests/gpu/model-manager-budget.test.ts
 // Models (scripts/gpu-host/build-models.py): qwen3-4b, qwen3-8b (random-weight checkpoints), qwen3-32b-fp8 (config
 // only: load_format dummy). GPU_TEST_EAGER=0 compiles (default eager: a fresh host's compiles take minutes per model);
-// GPU_TEST_32B_OFFLOAD_GIB (default 28) sets the 32B's cpu_offload_gb, GPU_TEST_32B_ENGINE_ARGS (JSON) adds others. GPU_TEST_BUDGET_UTIL=0.9 runs the same catalog
-// under gpuMemoryUtilization 0.9 of the whole card instead (the issue's second run; with GPU_TEST_32B_OFFLOAD_GIB=0 on
-// a card where the 32B fits).
+// GPU_TEST_32B_OFFLOAD_GIB (default 28) sets the 32B's cpu_offload_gb, GPU_TEST_32B_ENGINE_ARGS (JSON) adds others.
+// GPU_TEST_BUDGET_UTIL=0.9 runs the same catalog under gpuMemoryUtilization 0.9 of the whole card instead (the issue's
+// second run; with GPU_TEST_32B_OFFLOAD_GIB=0 on a card where the 32B fits).
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -33,9 +33,10 @@ const EXTRA_32B: Record<string, unknown> = JSON.parse(process.env.GPU_TEST_32B_E
 // wake-ups: a model sized beside other sleepers than now is started again (`resizedFromMiB`), and where it cannot run
 // in what they leave, the least recently used sleepers are closed (`evicted`). The 32B comes first, so that its cold
 // start beside a sleeper, its warm switch and a start beside two sleepers come before anything a short GPU window
-// cuts. Measured on an H100 with vLLM 0.33 (docs/benchmarks.md, 2026-12-07): →32B cold (383 s on a fresh host), →4B
-// started again beside it, →32B warm (0.24 s), →8B cold beside both, →4B started again beside both, →8B warm, →4B warm;
-// over 13 min eager on a fresh host (the device time ended it in its last load). GPU_TEST_ORDER=8b,4b,... sets another order.
+// cuts. Measured on an H100 with vLLM 0.33 (docs/benchmarks.md, 2026-12-07 14:40): →32B cold (145-383 s), →4B started
+// again beside it, →32B warm (0.22 s at 14.4 GiB, 1.19 s at 0.9), →8B cold beside both, →4B started again beside both,
+// →8B warm, →4B warm; 5.5 min at 14.4 GiB on warm caches, 8 min at 0.9 on a fresh host, eager. GPU_TEST_ORDER=8b,4b,...
+// sets another order.
 const ORDER = (process.env.GPU_TEST_ORDER ?? '32b,4b,32b,8b,4b,8b,4b').split(',');
 
 describe.skipIf(!HAS_GPU)(`ModelManager under one memory budget for the card (${JSON.stringify(BUDGET)})`, () => {
