@@ -24,7 +24,7 @@
 // Flags (defaults): --model (GPU: $VLLM_NODE_GPU_MODELS/qwen3-4b, CPU: .models/tiny-qwen3) --paths plain,node,serve
 //   --workloads seed --rounds 10 --warmup (GPU 2, CPU 1) --warmup-s (GPU 20, CPU 0) --min-round-s 5 --repeats (from the warm-up)
 //   --order rotate|random|fixed --seed 1 --bootstrap 10000 --gpu-mem 0.28 --max-model-len (GPU 4096, CPU 1024)
-//   --sampling seed|greedy --fast-start on|off (vllm-node) --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
+//   --sampling seed|greedy --fast-start on|off (vllm-node) --deterministic (vllm-node only) --eager --swap-space 0 --kv-bytes (CPU: 1 GiB) --n (batch workloads), --max-tokens, --prompt-tokens (override the workload's)
 //   --engine-arg key=value (repeatable, JSON values; given to all three engines) --alt-engine-arg key=value (repeatable,
 //   (e) only, over --engine-arg) --alt-fast-start on|off (default: --fast-start) --serve-arg ARG (repeatable, vllm
 //   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1) --dry-run (print what each path would be given, start nothing)
@@ -57,6 +57,7 @@ const { values: o } = parseArgs({
     'gpu-mem': { type: 'string', default: '0.28' },
     'max-model-len': { type: 'string' },
     eager: { type: 'boolean', default: false },
+    deterministic: { type: 'boolean', default: false },
     'swap-space': { type: 'string', default: '0' },
     'kv-bytes': { type: 'string' },
     sampling: { type: 'string', default: 'seed' },
@@ -130,7 +131,9 @@ const onOff = (flag) => {
 };
 // --fast-start off: vllm-node's EngineCore spawned as plain vLLM's is, instead of forked from the fork server.
 const fastStart = onOff('fast-start');
-const vllmNodeOptions = (args, fast) => ({ ...toNodeOptions(args, swapSpace), ...(fast ? {} : { fastStart: false }) });
+// --deterministic: vllm-node's engines (node, alt; ref runs on node's) with deterministic: true, vLLM's batch-invariant
+// mode; plain vLLM and vllm serve keep vLLM's default, so node / plain is what the mode costs (issue 26, item 2).
+const vllmNodeOptions = (args, fast) => ({ ...toNodeOptions(args, swapSpace), ...(fast ? {} : { fastStart: false }), ...(o.deterministic ? { deterministic: true } : {}) });
 const nodeOptions = () => vllmNodeOptions(engineArgs, fastStart);
 const altOverrides = parseEngineArgFlags(o['alt-engine-arg']);
 const altFastStart = o['alt-fast-start'] === undefined ? fastStart : onOff('alt-fast-start');
@@ -400,7 +403,7 @@ const result = {
   })(),
   platform: GPU ? 'gpu' : 'cpu',
   engineArgs,
-  nodeOnly: { swapSpace, fastStart, alt: pathIds.includes('alt') ? { overrides: altOverrides, fastStart: altFastStart } : undefined, note: 'vllm-node options beyond the engine arguments: swapSpace (0 = no native KV offload, as plain vLLM), fastStart and the memory cap as the package applies them' },
+  nodeOnly: { swapSpace, fastStart, deterministic: o.deterministic, alt: pathIds.includes('alt') ? { overrides: altOverrides, fastStart: altFastStart } : undefined, note: 'vllm-node options beyond the engine arguments: swapSpace (0 = no native KV offload, as plain vLLM), fastStart and the memory cap as the package applies them' },
   sampling: SAMPLING,
   settings: { rounds, warmups, warmupSeconds, minRoundSeconds: minRoundS, order: o.order, seed, bootstrapIterations: iterations, tolerance: TOLERANCE, minRounds: MIN_ROUNDS, timing: 'plain and ref: around LLM.generate in Python; node and serve: around Promise.all in Node' },
   notes: {
@@ -548,7 +551,7 @@ function markdown() {
     '',
     `- machine: ${r.machine}; vLLM ${r.vllmVersion ?? '?'}${r.gitHead ? `; main ${r.gitHead}` : ''}`,
     `- command: \`${r.command}\``,
-    `- engine arguments, the same for every path: \`${JSON.stringify(a)}\`${r.platform === 'gpu' ? ` — all engines resident on one card at once, so each gets ${a.gpu_memory_utilization} of it` : ''}; vllm-node: \`swapSpace: ${r.nodeOnly.swapSpace}\`, its own memory cap, \`fastStart: ${r.nodeOnly.fastStart !== false}\`; sampling ${JSON.stringify(r.sampling)}`,
+    `- engine arguments, the same for every path: \`${JSON.stringify(a)}\`${r.platform === 'gpu' ? ` — all engines resident on one card at once, so each gets ${a.gpu_memory_utilization} of it` : ''}; vllm-node: \`swapSpace: ${r.nodeOnly.swapSpace}\`, its own memory cap, \`fastStart: ${r.nodeOnly.fastStart !== false}\`${r.nodeOnly.deterministic ? ', `deterministic: true` (vLLM\'s batch-invariant mode; plain and serve without it)' : ''}; sampling ${JSON.stringify(r.sampling)}`,
     `- ${r.settings.rounds} rounds per path after ${r.settings.warmups} warm-up batch(es)${r.settings.warmupSeconds ? ` and, in the first workload(s), until each path had run ${r.settings.warmupSeconds} s since its start (interleaved)` : ''}, order ${r.settings.order} (seed ${r.settings.seed}), each round ≥ ${r.settings.minRoundSeconds} s of work sized on the fastest warm-up; 95% intervals: bootstrap over rounds (${r.settings.bootstrapIterations} resamples, seed ${r.settings.seed}) of the median of the per-round ratios (paths paired by round; the ratio of medians beside it); a ratio wider than ±${r.settings.tolerance * 100}% or from fewer than ${r.settings.minRounds} rounds is **not resolved**. Timing: ${r.settings.timing}.`,
   ];
   lines.push(`- \`vllm serve\`: ${r.notes.serve}`);

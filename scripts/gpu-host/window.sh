@@ -42,6 +42,12 @@
 #               bound: node < plain with e = node puts the cost on the reserve's KV cache, e = plain on the bound),
 #               own-node and own-alt (the same, two engines at a time: for GAP_GPU_MEM=0.44, where three do not fit);
 #               GAP_RUNS picks them (default split)
+#   speculative bench/speculative.mjs on the GPU (issue 25, item 6): n-gram speculation's acceptance and single-posting
+#               speed-up with real weights, SmolLM2-135M-Instruct (its checkpoint as tar parts in /tmp/smol), the seed's
+#               fp8 configuration, compiled, two engines at 0.4 of the card each; the section it writes is speculative.md
+#   detcost     issue 26, item 2: what deterministic: true costs, bench/throughput.mjs on the seed workload, bf16 (vLLM's
+#               batch-invariant kernels cover bf16), plain vLLM as vLLM runs by default against vllm-node with
+#               deterministic: true, 0.4 of the card each
 #   soak        bench/soak.mjs: SOAK_S (600) seconds, 64 concurrent generate/stream/extract/aborts on the 4B shape with
 #               load_format dummy, compiled; every call settles once; Node RSS and the card every 5 s ($out/soak/);
 #               SOAK_ARGS adds flags (e.g. --eager)
@@ -138,6 +144,16 @@ for step in ${steps//,/ }; do
         BENCH_GPU=1 node bench/throughput.mjs "${gap_args[@]}" "${extra[@]}" --out "$out/gap-$run" > "$out/gap-$run.log" 2>&1
         log "gap $run rc=$?"
       done ;;
+    speculative)
+      if [[ ! -f $VLLM_NODE_GPU_MODELS/smollm2-135m-instruct/model.safetensors ]]; then
+        mkdir -p "$VLLM_NODE_GPU_MODELS" && cat /tmp/smol/smol.tar.part-* | tar -C "$VLLM_NODE_GPU_MODELS" -xf -
+      fi
+      BENCH_GPU=1 node bench/speculative.mjs "$VLLM_NODE_GPU_MODELS/smollm2-135m-instruct" 10 4 > "$out/speculative.log" 2>&1; rc=$?
+      awk '/^## Speculative decoding/{s=1} s' docs/benchmarks.md | tail -n 20 > "$out/speculative.md"; (exit $rc) ;;
+    detcost)
+      shape_4b detcost
+      BENCH_GPU=1 node bench/throughput.mjs --workloads seed --paths plain,node --deterministic --gpu-mem 0.4 \
+        --engine-arg quantization=null --engine-arg kv_cache_dtype=auto --engine-arg dtype=bfloat16 --out "$out/detcost" > "$out/detcost.log" 2>&1 ;;
     soak)
       shape_4b soak
       # shellcheck disable=SC2086
