@@ -60,6 +60,14 @@ export class VllmError extends Error {
   }
 }
 
+/**
+ * Any error as a VllmError: a VllmError as it is, anything else (a generator or callback that threw a plain Error)
+ * as CALL_FAILED, the original kept as `cause`.
+ */
+export function asVllmError(err: unknown): VllmError {
+  return err instanceof VllmError ? err : new VllmError('CALL_FAILED', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
 /** Shape of an error event from the Python bridge. */
 export interface BridgeError {
   code: string;

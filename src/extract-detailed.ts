@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 
-import { VllmError } from './errors.js';
+import { asVllmError, VllmError } from './errors.js';
 import { extractionRunner, type ChatBackend, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from './extract.js';
 import { fieldsOf, type FieldInfo } from './field-confidence.js';
 import { checkOptionsObject } from './sampling.js';
@@ -116,7 +116,7 @@ export async function extractManyEscalating<S extends z.ZodType>(
       } as ExtractManyOptions,
     )
     .catch((err: unknown) => {
-      const error = err instanceof VllmError ? err : new VllmError('CALL_FAILED', String(err), { cause: err });
+      const error = asVllmError(err);
       return picked.map(() => ({ ok: false as const, error }));
     });
   // Every item counted once its final answer is in, also where escalate.to failed them all or reports no progress.

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-import { VllmError } from './errors.js';
+import { asVllmError, VllmError } from './errors.js';
 // extract-detailed builds on this module's runner; extractMany hands it the calls with `escalate` (used only inside functions).
 import { extractManyDetailed, type Escalation } from './extract-detailed.js';
 import type { FieldInfo } from './field-confidence.js';
@@ -185,7 +185,7 @@ class Extraction<S extends z.ZodType> {
       const value = 'choice' in this.#constraint ? validate(this.#schema, result.rawText, result.rawText) : parseExtraction(this.#schema, result.rawText);
       return truncated ? { ok: true, value, truncated } : { ok: true, value };
     } catch (err) {
-      const error = err instanceof VllmError ? err : new VllmError('PYTHON_ERROR', String(err), { cause: err });
+      const error = asVllmError(err);
       return truncated ? { ok: false, error, truncated } : { ok: false, error };
     }
   }

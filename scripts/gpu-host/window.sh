@@ -82,6 +82,10 @@ gpu_test() {
 steps=${1:-check,throughput,extraction,seed,manager,budget,memory}
 for step in ${steps//,/ }; do
   log "start $step"
+  # Every step after install runs vllm-node: the addon for the kit's Python, built once (a fresh host has none).
+  if [[ $step != install && ! -f build/Release/vllm_node.node ]]; then
+    node scripts/build-native.mjs > "$out/addon.log" 2>&1 || log "addon build failed (addon.log)"
+  fi
   case "$step" in
     install) bash scripts/offline-kit/install.sh "${VLLM_NODE_KIT_PARTS:-/tmp/kit}" > "$out/install.log" 2>&1 && kit_env ;;
     check) bash scripts/gpu-host/run.sh check > "$out/check.log" 2>&1 ;;
@@ -120,7 +124,6 @@ for step in ${steps//,/ }; do
       cmp "$out/cachewarm-cold.jsonl" "$out/cachewarm-restored.jsonl" >> "$out/cachewarm.log" 2>&1 && echo "outputs identical" >> "$out/cachewarm.log"
       rm -rf ~/.cache; [[ -d ~/.cache.window ]] && mv ~/.cache.window ~/.cache ;;
     gap)
-      [[ -f build/Release/vllm_node.node ]] || node scripts/build-native.mjs > "$out/gap-addon.log" 2>&1
       shape_4b gap
       gap_args=(--workloads extraction --gpu-mem "${GAP_GPU_MEM:-0.3}" --rounds "${GAP_ROUNDS:-10}")
       same_kv=(--engine-arg "kv_cache_memory_bytes=${GAP_KV_BYTES:-15032385536}")

@@ -92,12 +92,14 @@ export function recordError(err: unknown): RecordedError {
 /** The recorded error thrown again: a VllmError with its code where it was one, else an Error of the same name. */
 export function replayError(e: RecordedError): Error {
   if (e.code !== undefined) {
-    const code = (ERROR_CODES as readonly string[]).includes(e.code) ? (e.code as VllmErrorCode) : 'PYTHON_ERROR';
+    // A code this version does not know (a recording from a newer one): CALL_FAILED, the recorded code in the message.
+    const known = (ERROR_CODES as readonly string[]).includes(e.code);
+    const code = known ? (e.code as VllmErrorCode) : 'CALL_FAILED';
     const details: { pyType?: string; option?: string; rawText?: string } = {};
     if (e.pyType !== undefined) details.pyType = e.pyType;
     if (e.option !== undefined) details.option = e.option;
     if (e.rawText !== undefined) details.rawText = e.rawText;
-    return new VllmError(code, e.message, details);
+    return new VllmError(code, known ? e.message : `${e.message} (recorded as ${e.code})`, details);
   }
   const err = new Error(e.message);
   err.name = e.name;

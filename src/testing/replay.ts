@@ -8,7 +8,7 @@ import { setImmediate } from 'node:timers/promises';
 
 import type { z } from 'zod';
 
-import { VllmError } from '../errors.js';
+import { asVllmError, VllmError } from '../errors.js';
 import { toJsonSchema, type ExtractManyOptions, type ExtractOptions, type ExtractOutcome } from '../extract.js';
 import type { ChatCallOptions, TextGenerator } from '../generator.js';
 import type { SamplingOptions } from '../options.js';
@@ -17,10 +17,6 @@ import { callKey, describeCall, RECORDING_HEADER, replayError, type RecordedAnsw
 
 function invalidFile(file: string, why: string, cause?: unknown): VllmError {
   return new VllmError('INVALID_OPTIONS', `Expected a recording written by RecordingGenerator at ${file}, but ${why}`, { option: 'file', cause });
-}
-
-function asVllmError(err: Error): VllmError {
-  return err instanceof VllmError ? err : new VllmError('PYTHON_ERROR', err.message, { cause: err });
 }
 
 function aborted(signal: AbortSignal): VllmError {

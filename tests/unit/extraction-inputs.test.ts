@@ -124,6 +124,16 @@ describe('maxInputTokens: the input is cut by tokens, never the instructions or 
     expect(outcome).toMatchObject({ ok: false, error: { code: 'OUTPUT_INVALID' }, truncated: { from: 2000 } });
   });
 
+  it('a generator that throws a plain Error fails that item with CALL_FAILED, the error kept as its cause', async () => {
+    const g = fakeGenerator(600);
+    const broken = new Error('socket hang up');
+    const failing = { ...g, chatDetailed: async (m: ChatMessage[], o?: SamplingOptions) => (m[1]!.content === 'bad' ? Promise.reject(broken) : g.chatDetailed(m, o)) };
+    registerTokenAccess(failing, { tokenize: async () => [], detokenize: async () => '', countTokens: async () => 0, contextLength: async () => undefined, defaultMaxTokens: 100 });
+    const outcomes = await extractMany(failing, ['good', 'bad'], Job, { maxTokens: 20 });
+    expect(outcomes[0]).toEqual({ ok: true, value: { title: 'Go Engineer' } });
+    expect(outcomes[1]).toMatchObject({ ok: false, error: { code: 'CALL_FAILED', message: 'socket hang up', cause: broken } });
+  });
+
   it('instructions, schema and maxTokens that leave no room: PROMPT_TOO_LONG, whatever the input', async () => {
     const err = await rejected(extract(fakeGenerator(200), 'x', Job, { maxTokens: 150 }));
     expect(err.code).toBe('PROMPT_TOO_LONG');

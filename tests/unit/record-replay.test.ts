@@ -15,6 +15,7 @@ import { extract, extractMany, type ExtractManyOptions, type ExtractOptions } fr
 import { VllmError, type ChatCallOptions, type ChatMessage, type GenerationResult, type SamplingOptions, type TextGenerator } from '../../src/index.js';
 import { ChatVllm } from '../../src/langchain/index.js';
 import { RecordingGenerator, ReplayGenerator } from '../../src/testing/index.js';
+import { replayError } from '../../src/testing/recording.js';
 import { rejection } from '../helpers/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vllm-node-replay-'));
@@ -219,6 +220,12 @@ describe('RecordingGenerator → ReplayGenerator', () => {
     expect(outcomes[0]).toEqual({ ok: true, value: { title: 'Cook', n: 0 } });
     expect(outcomes[1]!.ok ? undefined : outcomes[1]!.error).toBeInstanceOf(VllmError);
     expect(progress).toEqual(['1/2', '2/2']);
+  });
+
+  it('a recorded code this version does not know comes back as CALL_FAILED, the recorded code in the message', () => {
+    const e = replayError({ name: 'VllmError', code: 'SOME_NEWER_CODE', message: 'it broke' });
+    expect(e).toBeInstanceOf(VllmError);
+    expect({ code: (e as VllmError).code, message: e.message }).toEqual({ code: 'CALL_FAILED', message: 'it broke (recorded as SOME_NEWER_CODE)' });
   });
 
   it('close: the recorder closes what it wraps; a closed replay rejects with ENGINE_CLOSED', async () => {
