@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The same batch of prompts through Node in-process (concurrent engine.generate) and through vLLM's
 // Python LLM.generate directly, on the same engine object, alternating, in one run.
-// Usage: node bench/overhead.mjs [model] [prompts=64] [maxTokens=32] [rounds=3]
+// Each round also takes the process's CPU time (Node, its embedded Python and the engine thread; the EngineCore is
+// another process): per request, what the front end costs on each path.
+// Usage: node bench/overhead.mjs [model] [prompts=64] [maxTokens=32] [rounds=3] [sampling=seed|greedy]
+//   seed: the seed's top_p 0.9 and frequency_penalty 0.1 at temperature 0 (both paths); greedy: neither.
 import { performance } from 'node:perf_hooks';
 
 import { Engine } from 'vllm-node';
@@ -12,19 +15,28 @@ const model = process.argv[2] ?? `${ROOT}/.models/tiny-qwen3`;
 const n = Number(process.argv[3] ?? 64);
 const maxTokens = Number(process.argv[4] ?? 32);
 const rounds = Number(process.argv[5] ?? 3);
+const sampling = process.argv[6] ?? 'seed';
+if (!['seed', 'greedy'].includes(sampling)) throw new Error(`sampling: seed or greedy, got ${sampling}`);
+const [topP, frequencyPenalty] = sampling === 'seed' ? [0.9, 0.1] : [1, 0];
 
 const engine = await Engine.create(engineOptions(model), { configFile: false });
 const prompts = Array.from({ length: n }, (_, i) => `Job posting ${i}: Senior Software Engineer at Company ${i}, remote, full-time.`);
-const params = { max_tokens: maxTokens, temperature: 0, top_p: 0.9, frequency_penalty: 0.1, ignore_eos: true };
+const params = { max_tokens: maxTokens, temperature: 0, top_p: topP, frequency_penalty: frequencyPenalty, ignore_eos: true };
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 async function viaNode() {
   const t = performance.now();
-  const rs = await Promise.all(prompts.map((p) => engine.generateDetailed(p, { maxTokens, temperature: 0, ignoreEos: true })));
-  return { seconds: (performance.now() - t) / 1000, tokens: rs.reduce((a, r) => a + r.outputTokens, 0) };
+  const c = cpuSeconds();
+  const rs = await Promise.all(prompts.map((p) => engine.generateDetailed(p, { maxTokens, temperature: 0, topP, frequencyPenalty, ignoreEos: true })));
+  return { seconds: (performance.now() - t) / 1000, cpu: cpuSeconds() - c, tokens: rs.reduce((a, r) => a + r.outputTokens, 0) };
 }
 async function viaPython() {
+  const c = cpuSeconds();
   const r = await engine.call('reference_generate', { prompts, params });
-  return { seconds: r.seconds, tokens: r.outputTokens.reduce((a, b) => a + b, 0) };
+  return { seconds: r.seconds, cpu: cpuSeconds() - c, tokens: r.outputTokens.reduce((a, b) => a + b, 0) };
 }
 
 await viaNode(); // warm-up: every batch shape once
@@ -39,8 +51,11 @@ await engine.close();
 const med = (xs) => percentile(xs.map((x) => x.seconds), 50);
 const tps = (xs) => xs[0].tokens / med(xs);
 const ratio = med(node) / med(python);
-record(`Overhead: Node in-process vs Python LLM.generate (${n} prompts × ${maxTokens} tokens)`, engine.info, [
+const cpuPerRequest = (xs) => `median ${((1000 * percentile(xs.map((x) => x.cpu), 50)) / n).toFixed(2)} ms [${xs.map((x) => ((1000 * x.cpu) / n).toFixed(2)).join(', ')}]`;
+record(`Overhead: Node in-process vs Python LLM.generate (${n} prompts × ${maxTokens} tokens, ${sampling} sampling)`, engine.info, [
+  `command: \`node bench/overhead.mjs ${process.argv.slice(2).join(' ')}\`; temperature 0, top_p ${topP}, frequency_penalty ${frequencyPenalty}, ignore_eos, both paths on the same engine, alternating`,
   `Python LLM.generate: median ${med(python).toFixed(3)} s (${tps(python).toFixed(0)} output tok/s) over ${rounds} rounds: ${python.map((x) => x.seconds.toFixed(3)).join(', ')}`,
   `Node engine.generate ×${n} concurrent: median ${med(node).toFixed(3)} s (${tps(node).toFixed(0)} output tok/s): ${node.map((x) => x.seconds.toFixed(3)).join(', ')}`,
   `ratio Node/Python wall time: **${ratio.toFixed(3)}** (1.0 = no overhead)`,
+  `process CPU per request (Node with its embedded Python; the EngineCore not counted): Node ${cpuPerRequest(node)}, Python ${cpuPerRequest(python)}`,
 ]);

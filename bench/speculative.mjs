@@ -7,7 +7,7 @@
 // means speculation is faster) with its paired bootstrap interval, and the acceptance over the run (engine.metrics()).
 // Usage: node bench/speculative.mjs [model=.models/smollm2-135m-instruct] [rounds=10] [numSpeculativeTokens=4]
 // GPU (BENCH_GPU=1): the package's defaults (the seed's fp8 configuration, compiled), each engine at SPEC_GPU_MEM (0.4)
-// of the card, since both are resident at once.
+// of the card, since both are resident at once; SPEC_EAGER=1 starts them eager (no compile: a short window).
 import { performance } from 'node:perf_hooks';
 
 import { Engine } from 'vllm-node';
@@ -38,7 +38,7 @@ const params = { temperature: 0, maxTokens: 160, jsonSchema: SCHEMA };
 let cutOff = 0; // extractions that reached maxTokens (timed the same on both engines; the output is still compared)
 const runaway = new Set(); // postings whose extraction reached maxTokens: the model repeating itself, which n-grams draft well
 
-const base = process.env.BENCH_GPU ? { ...engineOptions(model), gpuMemoryUtilization: Number(process.env.SPEC_GPU_MEM ?? 0.4) } : engineOptions(model);
+const base = process.env.BENCH_GPU ? { ...engineOptions(model), gpuMemoryUtilization: Number(process.env.SPEC_GPU_MEM ?? 0.4), ...(process.env.SPEC_EAGER === '1' ? { enforceEager: true } : {}) } : engineOptions(model);
 const engines = {
   plain: await Engine.create(base, { configFile: false }),
   speculative: await Engine.create({ ...base, speculative: { method: 'ngram', numSpeculativeTokens } }, { configFile: false }),

@@ -44,7 +44,8 @@
 #               GAP_RUNS picks them (default split)
 #   speculative bench/speculative.mjs on the GPU (issue 25, item 6): n-gram speculation's acceptance and single-posting
 #               speed-up with real weights, SmolLM2-135M-Instruct (its checkpoint as tar parts in /tmp/smol), the seed's
-#               fp8 configuration, compiled, two engines at 0.4 of the card each; the section it writes is speculative.md
+#               fp8 configuration, compiled (SPEC_EAGER=1: eager), two engines at 0.4 of the card each; the section it
+#               writes is speculative.md
 #   detcost     issue 26, item 2: what deterministic: true costs, bench/throughput.mjs on the seed workload, bf16 (vLLM's
 #               batch-invariant kernels cover bf16), plain vLLM as vLLM runs by default against vllm-node with
 #               deterministic: true, 0.4 of the card each
