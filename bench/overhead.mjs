@@ -3,8 +3,9 @@
 // Python LLM.generate directly, on the same engine object, alternating, in one run.
 // Each round also takes the process's CPU time (Node, its embedded Python and the engine thread; the EngineCore is
 // another process): per request, what the front end costs on each path.
-// Usage: node bench/overhead.mjs [model] [prompts=64] [maxTokens=32] [rounds=3] [sampling=seed|greedy]
-//   seed: the seed's top_p 0.9 and frequency_penalty 0.1 at temperature 0 (both paths); greedy: neither.
+// Usage: node bench/overhead.mjs [model] [prompts=64] [maxTokens=32] [rounds=3] [sampling=seed|greedy|penalty|top-p]
+//   at temperature 0 on both paths: seed = the seed's top_p 0.9 and frequency_penalty 0.1; greedy = neither;
+//   penalty = frequency_penalty 0.1 alone; top-p = top_p 0.9 alone.
 import { performance } from 'node:perf_hooks';
 
 import { Engine } from 'vllm-node';
@@ -16,8 +17,9 @@ const n = Number(process.argv[3] ?? 64);
 const maxTokens = Number(process.argv[4] ?? 32);
 const rounds = Number(process.argv[5] ?? 3);
 const sampling = process.argv[6] ?? 'seed';
-if (!['seed', 'greedy'].includes(sampling)) throw new Error(`sampling: seed or greedy, got ${sampling}`);
-const [topP, frequencyPenalty] = sampling === 'seed' ? [0.9, 0.1] : [1, 0];
+const SAMPLINGS = { seed: [0.9, 0.1], greedy: [1, 0], penalty: [1, 0.1], 'top-p': [0.9, 0] };
+if (!(sampling in SAMPLINGS)) throw new Error(`sampling: one of ${Object.keys(SAMPLINGS).join(', ')}; got ${sampling}`);
+const [topP, frequencyPenalty] = SAMPLINGS[sampling];
 
 const engine = await Engine.create(engineOptions(model), { configFile: false });
 const prompts = Array.from({ length: n }, (_, i) => `Job posting ${i}: Senior Software Engineer at Company ${i}, remote, full-time.`);
@@ -53,7 +55,7 @@ const tps = (xs) => xs[0].tokens / med(xs);
 const ratio = med(node) / med(python);
 const cpuPerRequest = (xs) => `median ${((1000 * percentile(xs.map((x) => x.cpu), 50)) / n).toFixed(2)} ms [${xs.map((x) => ((1000 * x.cpu) / n).toFixed(2)).join(', ')}]`;
 record(`Overhead: Node in-process vs Python LLM.generate (${n} prompts × ${maxTokens} tokens, ${sampling} sampling)`, engine.info, [
-  `command: \`node bench/overhead.mjs ${process.argv.slice(2).join(' ')}\`; temperature 0, top_p ${topP}, frequency_penalty ${frequencyPenalty}, ignore_eos, both paths on the same engine, alternating`,
+  `sampling: temperature 0, top_p ${topP}, frequency_penalty ${frequencyPenalty}, ignore_eos, both paths on the same engine, alternating`,
   `Python LLM.generate: median ${med(python).toFixed(3)} s (${tps(python).toFixed(0)} output tok/s) over ${rounds} rounds: ${python.map((x) => x.seconds.toFixed(3)).join(', ')}`,
   `Node engine.generate ×${n} concurrent: median ${med(node).toFixed(3)} s (${tps(node).toFixed(0)} output tok/s): ${node.map((x) => x.seconds.toFixed(3)).join(', ')}`,
   `ratio Node/Python wall time: **${ratio.toFixed(3)}** (1.0 = no overhead)`,
