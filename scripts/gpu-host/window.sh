@@ -54,6 +54,8 @@
 #               SOAK_ARGS adds flags (e.g. --eager)
 # Every step logs to /tmp/vllm-node-out/<step>.log; steps.log has each step's start, end and exit status; card.csv
 # samples the card every 250 ms across the whole window. Poll with `tail`; copy the folder to $OUT.
+# Poll with calls back to back, each sleeping up to ~4 min: the device goes back after ~30 s without a call, and the
+# detached window dies with it (2026-12-07 17:36: a window lost to two minutes of local work between polls).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out=/tmp/vllm-node-out
