@@ -60,6 +60,11 @@ export class VllmError extends Error {
   }
 }
 
+/** Whether `code` is one of this version's error codes (a bridge event's or a recording's code may not be). */
+export function isErrorCode(code: string): code is VllmErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code);
+}
+
 /**
  * Any error as a VllmError: a VllmError as it is, anything else (a generator or callback that threw a plain Error)
  * as CALL_FAILED, the original kept as `cause`.
@@ -78,7 +83,7 @@ export interface BridgeError {
 }
 
 export function fromBridge(e: BridgeError, fallback: VllmErrorCode = 'PYTHON_ERROR'): VllmError {
-  const code = (ERROR_CODES as readonly string[]).includes(e.code) ? (e.code as VllmErrorCode) : fallback;
+  const code = isErrorCode(e.code) ? e.code : fallback;
   const details: VllmErrorDetails = {};
   if (e.pyType !== undefined) details.pyType = e.pyType;
   if (e.traceback !== undefined) details.pythonTraceback = e.traceback;

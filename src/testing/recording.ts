@@ -3,7 +3,7 @@
  * (method, inputs, options) and its answer. A call is found again by the canonical JSON of those three, so the
  * order of option keys, the caller's AbortSignal and callbacks (onFinish, onProgress, ...) do not matter.
  */
-import { ERROR_CODES, VllmError, type VllmErrorCode } from '../errors.js';
+import { isErrorCode, VllmError } from '../errors.js';
 import type { GenerationResult } from '../types.js';
 
 /** The TextGenerator methods a recording holds (health and close are not calls to the model). */
@@ -93,13 +93,12 @@ export function recordError(err: unknown): RecordedError {
 export function replayError(e: RecordedError): Error {
   if (e.code !== undefined) {
     // A code this version does not know (a recording from a newer one): CALL_FAILED, the recorded code in the message.
-    const known = (ERROR_CODES as readonly string[]).includes(e.code);
-    const code = known ? (e.code as VllmErrorCode) : 'CALL_FAILED';
+    const code = isErrorCode(e.code) ? e.code : 'CALL_FAILED';
     const details: { pyType?: string; option?: string; rawText?: string } = {};
     if (e.pyType !== undefined) details.pyType = e.pyType;
     if (e.option !== undefined) details.option = e.option;
     if (e.rawText !== undefined) details.rawText = e.rawText;
-    return new VllmError(code, known ? e.message : `${e.message} (recorded as ${e.code})`, details);
+    return new VllmError(code, code === e.code ? e.message : `${e.message} (recorded as ${e.code})`, details);
   }
   const err = new Error(e.message);
   err.name = e.name;
