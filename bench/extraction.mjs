@@ -386,6 +386,8 @@ let rc = 0;
 try {
   log(`output: ${outDir}; ${n} postings, engine arguments ${JSON.stringify(baseArgs)}`);
   for (const mode of specModes) {
+    // With speculation only the single-posting part runs: without it, no engine starts for that mode.
+    if (mode !== 'none' && !parts.has('single')) continue;
     const m = (result.modes[mode] = { paths: {}, parts: {} });
     // One after the other: each engine's memory profiling must see the others idle, not starting.
     for (const id of pathIds) {
@@ -410,7 +412,6 @@ try {
       await closeAll();
       continue;
     }
-    // With speculation only the latency of one posting at a time is asked for.
     if (parts.has('throughput') && mode === 'none') {
       m.parts.throughput = await rounds_(mode, 'throughput', POSTINGS, false);
       save();
