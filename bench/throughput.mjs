@@ -29,13 +29,15 @@
 //   (e) only, over --engine-arg) --alt-fast-start on|off (default: --fast-start) --serve-arg ARG (repeatable, vllm
 //   serve only) --port 8011 --out DIR --gpu (as BENCH_GPU=1) --dry-run (print what each path would be given, start nothing)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import OpenAI from 'openai';
 import { Engine } from 'vllm-node';
+
+import { parentOf, statFields } from '../tests/helpers/processes.mjs';
 
 import { machine, ROOT } from './common.mjs';
 import { benchEngineArgs, nodeOptions as toNodeOptions, parseEngineArgFlags, PlainWorker, PYTHON as python, ServeProcess, serveArgs as toServeArgs } from './paths.mjs';
@@ -334,15 +336,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-/** The fields of /proc/PID/stat after the command name (field 3, the state, first), or null once it is gone. */
-function statFields(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
-}
 /** User + system CPU seconds of a process (every thread), or null where /proc cannot tell. */
 function cpuSeconds(pid) {
   const f = pid ? statFields(pid) : null;
@@ -358,10 +351,6 @@ function nvidiaSmi(args) {
   } catch {
     return null;
   }
-}
-function parentOf(pid) {
-  const f = statFields(pid);
-  return f ? Number(f[1]) : null;
 }
 /** MiB on the card per path (nvidia-smi's compute apps, each walked up to the nearest path's root process); null without nvidia-smi. */
 function cardMemory(roots) {

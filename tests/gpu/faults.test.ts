@@ -19,7 +19,7 @@ import { Engine, ModelManager, VllmError, type EngineOptionsInput } from '../../
 import { CardSampler } from '../helpers/card-sampler.mjs';
 import { rejection } from '../helpers/errors.js';
 import { FIRST_CARD, GPU_MODELS, gpuMemory, HAS_GPU } from '../helpers/gpu.js';
-import { alive, descendants } from '../helpers/processes.mjs';
+import { alive, descendants, parentOf } from '../helpers/processes.mjs';
 
 const DEATH_BOUND_MS = 2_000; // the issue's bound: kill → every pending call rejected
 const RETURN_BOUND_MS = 15_000; // kill → the card back to what it held before the engine
@@ -39,12 +39,6 @@ let sampler: CardSampler;
 let baseline = 0;
 let engine: Engine | undefined;
 const report: Record<string, unknown> = {};
-
-/** The parent of `pid`, from /proc. */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
 
 function commandOf(pid: number): string {
   try {
@@ -192,7 +186,8 @@ describe.skipIf(!HAS_GPU)('GPU faults, survived', () => {
     // vLLM's executor for one card runs the worker in the EngineCore process: a child of this process or of its fork
     // server, itself this process's child.
     expect((await descendants(process.pid)).map((p) => p.pid)).toContain(pid);
-    expect(parentOf(pid) === process.pid || parentOf(parentOf(pid)) === process.pid).toBe(true);
+    const parent = parentOf(pid);
+    expect(parent === process.pid || (parent !== null && parentOf(parent) === process.pid)).toBe(true);
     report.engineCore = { pid, command: commandOf(pid) };
     await killMidBatch(engine!, pid, 'EngineCore');
     expect(alive(pid)).toBe(false);
@@ -201,7 +196,7 @@ describe.skipIf(!HAS_GPU)('GPU faults, survived', () => {
 
   it('the GPU worker alone killed mid-batch (multiprocess executor): the same', async () => {
     const pid = await workerPid(engine!);
-    const core = parentOf(pid);
+    const core = parentOf(pid)!;
     // Here the worker is a process of its own, the EngineCore's child.
     expect(core).not.toBe(process.pid);
     expect((await descendants(process.pid)).map((p) => p.pid)).toEqual(expect.arrayContaining([core, pid]));

@@ -4,8 +4,12 @@ export interface Proc {
 }
 /** Every process below `root` (children, grandchildren, ...), with its command line; `ps` itself excluded. */
 export function descendants(root: number): Promise<Proc[]>;
+/** The fields of /proc/PID/stat after the command name (field 3, the state, first), or null once it is gone. */
+export function statFields(pid: number): string[] | null;
 /** Running (a zombie awaiting its reaper is not). */
 export function alive(pid: number): boolean;
+/** The parent's pid, or null once the process is gone. */
+export function parentOf(pid: number): number | null;
 /** One line on why a process is still there: command line, state, parent, wait channel, signal masks. */
 export function explain(pid: number): string;
 /** /proc/PID/status as fields (State, PPid, Threads, Cpus_allowed_list, ...); empty once the process is gone. */

@@ -27,13 +27,26 @@ export async function descendants(root) {
   return out;
 }
 
+/** The fields of /proc/PID/stat after the command name (field 3, the state, first), or null once it is gone. */
+export function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** Running (a zombie awaiting its reaper is not: it holds no memory and runs no code). */
 export function alive(pid) {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const f = statFields(pid);
+  return f !== null && f[0] !== 'Z';
+}
+
+/** The parent's pid, or null once the process is gone. */
+export function parentOf(pid) {
+  const f = statFields(pid);
+  return f ? Number(f[1]) : null;
 }
 
 /** A file under /proc/PID, or '' once the process is gone. */
