@@ -10,7 +10,7 @@ import dataclasses
 from typing import Any
 
 from . import bootstrap, fast_start, memory, preimport, speculative, versions
-from .settings import WORKER_EXTENSION, UnsupportedSetting, model_config_json  # noqa: F401 - re-exported for bridge
+from .settings import UnsupportedSetting
 
 
 def engine_arg_names() -> set[str]:
