@@ -7,7 +7,7 @@ that would remove it, and the first vLLM release that did (`fixed_in`): an item 
 fix, and deleted once no admitted release (versions.py) needs it. No item reads vLLM's source text: a version check
 or `hasattr` decides. `check()` runs at every engine start and turns a missing name into a clear error (required
 items) or a note (the features that degrade). CPython's private names (the fork server's) live in fork_server.py's
-`_cpython` accessors, checked by python/tests/test_fork_server.py.
+CPYTHON_PRIVATE, checked by python/tests/test_fork_server.py.
 """
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def check(llm: Any) -> list[dict[str, Any]]:
     for key, (_required, present) in _REQUIRED_ATTRS.items():
         if present(llm):
             continue
-        item = next(i for i in LEDGER if i.key == key)
+        item = _item(key)
         notes.append({"option": "vllmInternals", "applied": False, "value": ", ".join(item.names),
                       "reason": f"vLLM {vllm.__version__} lacks {', '.join(item.names)}, used for {item.purpose}: that part is off"})
     return notes
