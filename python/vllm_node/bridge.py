@@ -214,12 +214,10 @@ class Engine:
         return memory.summary(self.llm, p, workers)
 
     def memory(self) -> dict[str, Any]:
-        """The cap and the footprint now (CUDA: every worker's view)."""
         from . import memory
 
         return memory.now(self.llm, self.memory_plan)
 
-    # -- loop -----------------------------------------------------------------------------------------
     def run_once(self, commands_json: str, closing: bool) -> tuple[str, bool, bool]:
         events = self.ready_events
         self.ready_events = []
@@ -277,7 +275,7 @@ class Engine:
             option = {"option": exc.option} if isinstance(getattr(exc, "option", None), str) else {}
             events.append({"t": "error", "id": rid, **_error(_classify_add_error(exc), exc, **option)})
             return
-        self.pending[rid] = {"tokens": 0, "logprobs": params.logprobs, "split": split, "stream": bool(cmd.get("stream"))}
+        self.pending[rid] = {"tokens": 0, "logprobs": params.logprobs, "split": split, "stream": stream}
 
     def _abort(self, ids: list[str]) -> None:
         live = [i for i in ids if self.pending.pop(i, None) is not None]
@@ -368,7 +366,6 @@ class Engine:
         except Exception as exc:  # noqa: BLE001
             events.append({"t": "error", "id": cmd["id"], **_error(getattr(exc, "code", "CALL_FAILED"), exc)})
 
-    # -- shutdown -------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         self._stop.set()
         if self.llm is None:
