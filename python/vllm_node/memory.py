@@ -4,7 +4,7 @@ limit on the engine's whole footprint on each card, not only on what vLLM's prof
 vLLM sizes the KV cache as `gpu_memory_utilization x total - (weights + peak activations + non-torch growth
 it saw) - CUDA-graph estimate` and leaves out the CUDA context, blocks the torch allocator keeps cached after
 the warm-ups that run once the KV cache exists, and library workspaces. On an H100 with 0.9 the card showed
-~94%. The cap is kept in three steps:
+~94%. The cap is kept in four steps:
 
 1. **Before loading** (`plan`): estimate the weights from the model's config (a model built on the meta
    device: no memory, no checkpoint read) and the smallest KV cache vLLM accepts (one `max_model_len`
@@ -20,7 +20,7 @@ the warm-ups that run once the KV cache exists, and library workspaces. On an H1
    plus what lies outside it never exceeds the cap: under load the allocator frees its cache and reuses it
    instead of growing past the cap.
 4. **Check**: a footprint over the cap after start fails the start with INSUFFICIENT_GPU_MEMORY and the reserve
-   that would have covered it (never seen in a recorded run; the restart that used to follow was dropped).
+   that would have covered it (never seen in a recorded run).
 
 On the CPU backend only `gpuMemoryGiB` applies: it sizes the KV cache (`kv_cache_memory_bytes`) as the cap
 minus the estimated weights and an activation reserve.
@@ -198,6 +198,7 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
     gib = options.get("gpu_memory_gib")
     util = kwargs.get("gpu_memory_utilization")
     source = "gpuMemoryGiB" if gib is not None else "gpuMemoryUtilization"
+    asked = gib if gib is not None else util
     offload_gib = float(kwargs.get("cpu_offload_gb") or 0)
     explicit_kv = kwargs.get("kv_cache_memory_bytes")
     if not cuda:
@@ -238,7 +239,7 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
             "already quantized (e.g. an -FP8 release of the model) or leave quantization unset")
     if cap < LARGE_CARD_BYTES <= total and not any(k in kwargs for k in SMALL_CARD_BATCH):
         kwargs.update(SMALL_CARD_BATCH)
-        notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
+        notes.append({"option": source, "applied": True, "value": asked,
                       "reason": f"the cap ({cap / GiB:.1f} GiB) is a small card's memory: the batch is sized as vLLM sizes it on "
                                 "a card under 70 GiB (max_num_batched_tokens 8192, max_num_seqs 256; engineArgs can set them)"})
     batch_tokens = int(kwargs.get("max_num_batched_tokens") or (16384 if total >= LARGE_CARD_BYTES else 8192))
@@ -250,8 +251,7 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
         overhead = p.reserve_bytes + ACTIVATION_ESTIMATE
         est = Estimate(weights, p.estimate.kv_bytes_per_token, p.estimate.max_model_len)
         if weights + est.min_kv_bytes + overhead > cap:
-            raise InsufficientMemory(_fits_message(cap, f"{source} {gib if gib is not None else util}", est, overhead, "card",
-                                                  online_quant))
+            raise InsufficientMemory(_fits_message(cap, f"{source} {asked}", est, overhead, "card", online_quant))
     free = min(d["total"] - d["used"] for d in devices)
     if cap > free:
         raise InsufficientMemory(
@@ -261,7 +261,7 @@ def plan(options: dict[str, Any], kwargs: dict[str, Any], cuda: bool) -> tuple[P
     notes += _weight_offload_runner(p, offload_gib)
     notes += _bound_loading(p)
     kwargs["worker_extension_cls"] = WORKER_EXTENSION
-    notes.append({"option": source, "applied": True, "value": gib if gib is not None else util,
+    notes.append({"option": source, "applied": True, "value": asked,
                   "reason": f"a cap on the engine's whole footprint per card ({cap / GiB:.2f} GiB): vLLM sizes the KV cache "
                             f"with gpu_memory_utilization {kwargs['gpu_memory_utilization']} (the cap minus "
                             f"{p.reserve_bytes / GiB:.2f} GiB for the CUDA context and workspaces its profiler does not "
