@@ -43,13 +43,16 @@ class Reasoner:
         self.tokenizer = llm.get_tokenizer()
         self.model_config = llm.model_config
 
+    def parser(self, chat_template_kwargs: dict[str, Any] | None) -> Any:
+        return self.cls(self.tokenizer, chat_template_kwargs=chat_template_kwargs or {}, model_config=self.model_config)
+
     def start(self, cmd: dict[str, Any], params: Any, prompt_token_ids: list[int] | None) -> Split:
         """Sets what the parser needs of the request's sampling (the server's `adjust_request`: most parsers need the
         special tokens that mark the reasoning kept in the text) before the request is added."""
         kwargs = cmd.get("chat_template_kwargs")
         request = _request(kwargs, params.skip_special_tokens)
         try:
-            self.cls(self.tokenizer, chat_template_kwargs=kwargs or {}, model_config=self.model_config).adjust_request(request)
+            self.parser(kwargs).adjust_request(request)
         except AttributeError:  # a parser reading more of the server's request than the stand-in has: as it is
             pass
         params.skip_special_tokens = request.skip_special_tokens
@@ -69,19 +72,15 @@ class Split:
         self.text = ""
         self.token_ids: list[int] = []
 
-    def _parser(self) -> Any:
-        r = self.reasoner
-        return r.cls(r.tokenizer, chat_template_kwargs=self.kwargs, model_config=r.model_config)
-
     def whole(self, text: str) -> tuple[str, str]:
         """(answer, reasoning) of a complete output."""
-        reasoning, content = self._parser().extract_reasoning(text, self.request)
+        reasoning, content = self.reasoner.parser(self.kwargs).extract_reasoning(text, self.request)
         return content or "", reasoning or ""
 
     def delta(self, text: str, token_ids: list[int], finished: bool) -> tuple[str, str]:
         """(answer, reasoning) of the next streamed delta; the parser's held-back text with the last one."""
         if self.stream_parser is None:
-            self.stream_parser = self._parser()
+            self.stream_parser = self.reasoner.parser(self.kwargs)
             if hasattr(self.stream_parser, "adjust_initial_state_from_prompt"):  # newer vLLM
                 self.stream_parser.adjust_initial_state_from_prompt(self.prompt_token_ids)
         previous_text, previous_ids = self.text, self.token_ids
