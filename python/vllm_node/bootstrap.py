@@ -26,16 +26,15 @@ class _OwnEnvFilter(logging.Filter):
         return not (msg.startswith("Unknown vLLM environment variable") and args and str(args[0]).startswith("VLLM_NODE_"))
 
 
-# An EngineCore that fails logs why ("EngineCore failed to start." or "EngineCore encountered a fatal error.", with the
-# exception) and exits, and the engine's process learns only that it did: vLLM raises "Engine core initialization
-# failed. See root cause above", or EngineDeadError. A worker process of vLLM's multiprocess executor (the CPU backend,
-# tensor parallelism) does the same one level down ("WorkerProc failed to start."), and its EngineCore then names only
-# the failed worker. Installed in each of those processes (child_main, fork_server._run_in_env), this filter writes
-# those exceptions to the file that the engine names in CORE_ERROR_ENV for its life (bridge.Engine: a /proc/PID/fd
-# path to a file with no name, so it ends with the engine's process), opened once here, so that the engine's error
-# says why. A filter, not a handler: vLLM's logging set-up at import clears the handlers of the loggers under "vllm",
-# not their filters. These records pass whatever vLLM's log level (logLevel 'critical' included); vLLM's handlers still
-# apply their own level, so nothing more is printed.
+# An EngineCore that fails logs the exception (a message in _FAILURES) and exits; the engine's process learns only
+# that it did (vLLM raises "Engine core initialization failed. See root cause above", or EngineDeadError). A worker of
+# vLLM's multiprocess executor (the CPU backend, tensor parallelism) does the same one level down, and its EngineCore
+# then names only the failed worker. Installed in each of those processes (child_main, fork_server._run_in_env), this
+# filter writes those exceptions to the file the engine names in CORE_ERROR_ENV (bridge.Engine: a /proc/PID/fd path to
+# a file with no name, so it ends with the engine's process), so that the engine's error says why. A filter, not a
+# handler: vLLM's logging set-up at import clears the handlers of the loggers under "vllm", not their filters. These
+# records pass whatever vLLM's log level (logLevel 'critical' included); vLLM's handlers still apply their own level,
+# so nothing more is printed.
 CORE_ERROR_ENV = "VLLM_NODE_CORE_ERROR_FILE"
 CORE_LOGGER = "vllm.v1.engine.core"
 _FAILURES = {

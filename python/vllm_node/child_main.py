@@ -7,12 +7,11 @@ EngineCore; the EngineCore's death kills its workers the same way; the multiproc
 EOF once no process holds its pipe and unlinks the shared memory they leave; the driver frees the GPU memory
 of processes that end. A clean `close()` or exit shuts vLLM down gracefully before any of this happens.
 
-Why SIGKILL and not SIGTERM: Linux sends the parent-death signal once per *thread* of the parent that exits
-while the child is attached to it (the orphan moves to the next live thread of the same process, and each move
-signals again). A dying Node process has a dozen threads, so the EngineCore received several SIGTERMs in a
-burst; vLLM's SIGTERM handler is not re-entrant (a nested `threading.Event.set` waits for the lock the
-interrupted one holds) and the process deadlocked forever, holding its memory. SIGKILL cannot be handled, so
-repeats are harmless and nothing in the child can delay it.
+Why SIGKILL and not SIGTERM: Linux sends the parent-death signal once per *thread* of the parent that exits while the
+child is attached to it (the orphan moves to the next live thread of the same process, and each move signals again),
+so a dying Node process, with a dozen threads, sends a burst. vLLM's SIGTERM handler is not re-entrant (a nested
+`threading.Event.set` waits for the lock the interrupted one holds): a burst of SIGTERMs deadlocks the EngineCore,
+holding its memory. SIGKILL cannot be handled, so repeats are harmless and nothing in the child can delay it.
 """
 import ctypes
 import os

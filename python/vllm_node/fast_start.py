@@ -7,9 +7,8 @@ computes (same kernels, same KV cache, same decode speed). Each one applied, or 
    core imported, it skips that import. The first engine of a process starts the fork server (same cost as one
    spawn); later engines of the process (model switches) save it.
 
-(vLLM 0.26 and 0.27 also run an MoE-router GEMM warm-up at every start, ~14 s on an H100, whatever the model; vllm-node
-patched it out for dense models until vllm-project/vllm#49659 did so upstream in 0.28. The patch was dropped to keep
-the private names vllm-node touches at ten: on those two releases a dense model's start pays it again.)
+(vLLM 0.26 and 0.27 also run an MoE-router GEMM warm-up at every start, ~14 s on an H100, even for dense models, until
+vllm-project/vllm#49659 in 0.28; vllm-node does not patch it, to keep the private vLLM names it touches at ten.)
 
 Measured effects are in docs/benchmarks.md ("Model switching").
 """
