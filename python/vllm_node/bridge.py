@@ -379,7 +379,6 @@ class Engine:
         from . import internals
 
         procs = internals.core_processes(self.engine)
-        # Past the grace vLLM SIGKILLs the EngineCore; a loaded machine can need longer than its default 5 s.
         internals.shutdown_core(self.engine, SHUTDOWN_GRACE_S)
         # vLLM's force-kill path sends SIGKILL without waiting for the process: reap it here, or every closed
         # engine leaves a zombie EngineCore entry in the host process (this process is its parent).

@@ -290,8 +290,7 @@ def _weight_offload_runner(p: Plan, offload_gib: float) -> list[dict[str, Any]]:
 
 
 def _bound_loading(p: Plan) -> list[dict[str, Any]]:
-    """The cap holds while the model loads too: each GPU worker bounds its torch allocator at the cap minus
-    LOAD_OUTSIDE_RESERVE (the CUDA context and libraries) until the weights are loaded and processed (worker.py)."""
+    """The bound of each GPU worker's allocator while the model loads (LOAD_OUTSIDE_RESERVE, worker.py), or why none."""
     if p.cap_bytes is None:
         return []
     limit = p.cap_bytes - LOAD_OUTSIDE_RESERVE
