@@ -11,10 +11,9 @@ the warm-ups that run once the KV cache exists, and library workspaces. On an H1
    sequence). When they cannot fit under the cap, fail at once with INSUFFICIENT_GPU_MEMORY, saying what is
    needed and offering vLLM's weight offload (`cpu_offload_gb`). Otherwise give vLLM the cap minus a
    `reserve` for what its profiler leaves out, as its `gpu_memory_utilization`.
-2. **While loading**: each GPU worker's torch allocator is bounded under the cap until the weights are loaded
-   and processed (weight processing can leave gigabytes of freed blocks cached; the bound makes the allocator
-   reuse them instead of growing past the cap).
-3. **After start** (`hold_cap`, in every GPU worker through the worker extension below): release the
+2. **While loading** (`_bound_loading`, internals.bound_load, which says why): each GPU worker's torch allocator
+   is bounded under the cap until the weights are loaded and processed.
+3. **After start** (`hold_cap`, in every GPU worker through the worker extension, worker.py): release the
    allocator's cached blocks, measure the footprint on the card (used now minus used before the engine
    started), and bound the torch allocator with `set_per_process_memory_fraction` so that allocator memory
    plus what lies outside it never exceeds the cap: under load the allocator frees its cache and reuses it
