@@ -56,6 +56,9 @@
 # samples the card every 250 ms across the whole window. Poll with `tail`; copy the folder to $OUT.
 # Poll with calls back to back, each sleeping up to ~4 min: the device goes back after ~30 s without a call, and the
 # detached window dies with it (2026-12-07 17:36: a window lost to two minutes of local work between polls).
+# What a window costs before its first step, on a fresh host: the start (~130 s), the kit's 31 parts and SmolLM2's 5
+# (one call each: 3.5-5 s a call on 2026-12-07 17:30, 9-23 s at 22:37), install.sh (~64 s): 5-10 minutes of device
+# time. A refused start costs 90-180 s; below ~600 s of budget left, a window cannot reach its first engine.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out=/tmp/vllm-node-out
