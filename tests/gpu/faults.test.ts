@@ -8,7 +8,6 @@
 // nvidia-smi samples the card every 200 ms throughout. Skipped without a GPU. The 10-minute soak is bench/soak.mjs.
 //   VLLM_NODE_GPU_MODELS=/tmp/models npx vitest run --project gpu tests/gpu/faults.test.ts
 // GPU_TEST_EAGER=0 compiles (default eager).
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -19,7 +18,7 @@ import { Engine, ModelManager, VllmError, type EngineOptionsInput } from '../../
 import { CardSampler } from '../helpers/card-sampler.mjs';
 import { rejection } from '../helpers/errors.js';
 import { FIRST_CARD, GPU_MODELS, gpuMemory, HAS_GPU } from '../helpers/gpu.js';
-import { alive, descendants, parentOf } from '../helpers/processes.mjs';
+import { alive, commandOf, descendants, parentOf } from '../helpers/processes.mjs';
 
 const DEATH_BOUND_MS = 2_000; // the issue's bound: kill → every pending call rejected
 const RETURN_BOUND_MS = 15_000; // kill → the card back to what it held before the engine
@@ -40,13 +39,8 @@ let baseline = 0;
 let engine: Engine | undefined;
 const report: Record<string, unknown> = {};
 
-function commandOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-  } catch {
-    return '?';
-  }
-}
+/** The command line, or '?' once the process is gone. */
+const commandLine = (pid: number) => commandOf(pid) || '?';
 
 /** The process that holds the engine's card (its GPU worker), as the worker reports itself. */
 async function workerPid(e: { memory: Engine['memory'] }): Promise<number> {
@@ -188,7 +182,7 @@ describe.skipIf(!HAS_GPU)('GPU faults, survived', () => {
     expect((await descendants(process.pid)).map((p) => p.pid)).toContain(pid);
     const parent = parentOf(pid);
     expect(parent === process.pid || (parent !== null && parentOf(parent) === process.pid)).toBe(true);
-    report.engineCore = { pid, command: commandOf(pid) };
+    report.engineCore = { pid, command: commandLine(pid) };
     await killMidBatch(engine!, pid, 'EngineCore');
     expect(alive(pid)).toBe(false);
     engine = await startsAgain({ engineArgs: { load_format: 'dummy', distributed_executor_backend: 'mp' } });
@@ -200,7 +194,7 @@ describe.skipIf(!HAS_GPU)('GPU faults, survived', () => {
     // Here the worker is a process of its own, the EngineCore's child.
     expect(core).not.toBe(process.pid);
     expect((await descendants(process.pid)).map((p) => p.pid)).toEqual(expect.arrayContaining([core, pid]));
-    report.worker = { pid, command: commandOf(pid), engineCore: core, engineCoreCommand: commandOf(core) };
+    report.worker = { pid, command: commandLine(pid), engineCore: core, engineCoreCommand: commandLine(core) };
     await killMidBatch(engine!, pid, 'GPU worker');
     expect(alive(pid)).toBe(false);
     expect(alive(core)).toBe(false);

@@ -10,6 +10,8 @@ export function statFields(pid: number): string[] | null;
 export function alive(pid: number): boolean;
 /** The parent's pid, or null once the process is gone. */
 export function parentOf(pid: number): number | null;
+/** The command line, its arguments joined by spaces; '' once the process is gone. */
+export function commandOf(pid: number): string;
 /** One line on why a process is still there: command line, state, parent, wait channel, signal masks. */
 export function explain(pid: number): string;
 /** /proc/PID/status as fields (State, PPid, Threads, Cpus_allowed_list, ...); empty once the process is gone. */

@@ -29,12 +29,8 @@ export async function descendants(root) {
 
 /** The fields of /proc/PID/stat after the command name (field 3, the state, first), or null once it is gone. */
 export function statFields(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
+  const stat = procFile(pid, 'stat');
+  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : null;
 }
 
 /** Running (a zombie awaiting its reaper is not: it holds no memory and runs no code). */
@@ -79,15 +75,19 @@ export function procEnv(pid) {
   );
 }
 
+/** The command line, its arguments joined by spaces; '' once the process is gone. */
+export function commandOf(pid) {
+  return procFile(pid, 'cmdline').replaceAll('\0', ' ').trim();
+}
+
 /**
  * One line on why a process is still there: its command line, state, parent, what the kernel says it waits in,
  * and the signals it has pending, blocks and handles (a process stuck in its own handler shows it here).
  */
 export function explain(pid) {
   const status = procStatus(pid);
-  const cmd = procFile(pid, 'cmdline').replaceAll('\0', ' ').trim();
   return (
-    `${pid} "${cmd}" state=${status.State} ppid=${status.PPid} wchan=${procFile(pid, 'wchan') || '?'} threads=${status.Threads} ` +
+    `${pid} "${commandOf(pid)}" state=${status.State} ppid=${status.PPid} wchan=${procFile(pid, 'wchan') || '?'} threads=${status.Threads} ` +
     `sigpnd=${status.ShdPnd} sigblk=${status.SigBlk} sigcgt=${status.SigCgt}`
   );
 }
