@@ -281,9 +281,13 @@ async function closeAll() {
 }
 for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void closeAll().finally(() => process.exit(130)));
 
-/** Warm-up, then rounds in which every live path runs `items` (order rotated per round); a failing path drops out. */
+/**
+ * Warm-up, then rounds in which every live path runs `items` (order rotated per round); a failing path drops out. The
+ * part is summarized and saved after every round, so a window cut short (the device taken back) keeps its rounds.
+ */
 async function rounds_(mode, part, items, single) {
-  const entry = { items: items.length, rounds: {}, errors: {} };
+  const entry = { items: items.length, rounds: {}, errors: {}, paths: {}, ratios: [], latencyDiffs: [] };
+  result.modes[mode].parts[part] = entry;
   const ids = () => pathIds.filter((id) => live[id]);
   const fail = async (id, err) => {
     log(`${mode}/${part} ${id} failed: ${err.stack ?? err}`);
@@ -335,6 +339,8 @@ async function rounds_(mode, part, items, single) {
         await fail(id, err);
       }
     }
+    summarizePart(entry, single);
+    save();
   }
   summarizePart(entry, single);
   return entry;

@@ -493,8 +493,16 @@ async function runWorkload(name) {
         await fail(id, err);
       }
     }
+    // after every round, so that a window cut short (the device taken back) keeps the rounds it ran
+    figures(entry, w);
+    save();
   }
-  // figures
+  return entry;
+}
+
+/** The workload's summaries, ratios and latency difference from the rounds so far. */
+function figures(entry, w) {
+  entry.ratios = [];
   const perRound = (id) => entry.paths[id]?.rounds.map((x) => x.tokPerS) ?? [];
   for (const id of Object.keys(entry.paths)) {
     const xs = perRound(id);
@@ -527,7 +535,6 @@ async function runWorkload(name) {
     const d = diffOfMedians(lat('node'), lat('plain'), { iterations, seed, paired });
     entry.latencyDiffMs = { nodeMinusPlain: d.diff, lo: d.lo, hi: d.hi, paired };
   }
-  return entry;
 }
 
 // --- output ------------------------------------------------------------------------------------------------------
