@@ -59,6 +59,9 @@
 # What a window costs before its first step, on a fresh host: the start (~130 s), the kit's 31 parts and SmolLM2's 5
 # (one call each: 3.5-5 s a call on 2026-12-07 17:30, 9-23 s at 22:37), install.sh (~64 s): 5-10 minutes of device
 # time. A refused start costs 90-180 s; below ~600 s of budget left, a window cannot reach its first engine.
+# 2026-12-08, measured: an H100 that came with 772 s left gave its first extraction round 9.5 minutes later (uploads
+# 168 s, install 69 s, plain vLLM's start 95 s, vllm-node's 58 s, one warm-up each 47 s), then ~36 s per round of two
+# eager paths at 128 postings: 6 rounds before it went back. Ten rounds of two paths need ~950 s of budget at arrival.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out=/tmp/vllm-node-out
