@@ -283,7 +283,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void closeAll()
 
 /**
  * Warm-up, then rounds in which every live path runs `items` (order rotated per round); a failing path drops out. The
- * part is summarized and saved after every round, so a window cut short (the device taken back) keeps its rounds.
+ * part is registered in `result` at once and summarized and saved after every round, so a window cut short (the device
+ * taken back) keeps its rounds.
  */
 async function rounds_(mode, part, items, single) {
   const entry = { items: items.length, rounds: {}, errors: {}, paths: {}, ratios: [], latencyDiffs: [] };
@@ -342,8 +343,6 @@ async function rounds_(mode, part, items, single) {
     summarizePart(entry, single);
     save();
   }
-  summarizePart(entry, single);
-  return entry;
 }
 
 function summarizePart(entry, single) {
@@ -419,12 +418,10 @@ try {
       continue;
     }
     if (parts.has('throughput') && mode === 'none') {
-      m.parts.throughput = await rounds_(mode, 'throughput', POSTINGS, false);
-      save();
+      await rounds_(mode, 'throughput', POSTINGS, false);
     }
     if (parts.has('single')) {
-      m.parts.single = await rounds_(mode, 'single', SINGLE, true);
-      save();
+      await rounds_(mode, 'single', SINGLE, true);
     }
     await closeAll();
   }
